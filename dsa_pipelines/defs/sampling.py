@@ -1,0 +1,182 @@
+"""Sampling from the launchpad: draw a multi-round sample, and look at a table's columns first.
+
+``sample`` draws one or more rounds (random, stratified, systematic, weighted) from a
+dataset version; every round becomes a commit on branch ``samples/<name>`` and a
+``commits`` partition. ``sample_columns`` shows a table's columns (type, nulls, distinct
+values) so you can pick strata, weight and filter columns. Both call the storage core
+(:mod:`dsa_pipelines.storage.sampling`); a bad option fails the run with the core's
+message and writes nothing.
+"""
+
+from typing import Literal
+
+import dagster as dg
+from pydantic import Field
+
+from dsa_pipelines.defs.partitions import commits_partitions, partition_key
+from dsa_pipelines.defs.resources import StoreResource
+from dsa_pipelines.storage import DsaError
+from dsa_pipelines.storage.sampling import SampleRound, SampleSpec, draw_sample, sample_columns
+
+REVISION_HELP = "a branch, a tag, a commit id prefix, main~2, v3 or main@{2026-11-20T10:00}"
+
+
+def _fail(e: DsaError) -> dg.Failure:
+    return dg.Failure(description=str(e), metadata={"error": type(e).__name__}, allow_retries=False)
+
+
+# ---------------------------------------------------------------------------- sample
+class SampleRoundConfig(dg.Config):
+    """One round. Give exactly one size: size or fraction (systematic: or step; stratified with fixed
+    allocation: per_stratum)."""
+
+    method: Literal["random", "stratified", "systematic", "weighted"] = Field(
+        default="random", description="random: simple random without replacement; stratified: by the strata "
+        "columns; systematic: every k-th row in an order from a random start; weighted: probability "
+        "proportional to the weight column, without replacement.")
+    size: int = Field(default=0, description="Rows to draw (0: not given).")
+    fraction: float = Field(default=0.0, description="Rows to draw as a fraction of the eligible rows, in (0, 1] "
+                                                     "(0: not given).")
+    filter: str = Field(default="", description="Only rows matching this predicate are eligible, e.g. "
+                                                "amount > 1000 and country in ('DE','FR'); status = 'open'; x is null.")
+    strata: list[str] = Field(default=[], description="stratified: the column(s) whose values form the strata.")
+    allocation: Literal["proportional", "fixed"] = Field(
+        default="proportional", description="stratified: proportional (size split by stratum size) or fixed "
+                                            "(per_stratum rows from every stratum).")
+    per_stratum: int = Field(default=0, description="stratified, fixed allocation: rows per stratum.")
+    min_per_stratum: int = Field(default=0, description="stratified: at least this many rows from every stratum "
+                                                        "(a stratum with fewer eligible rows is an error).")
+    order_by: str = Field(default="", description="systematic: the column giving the order (empty: logical row "
+                                                  "id, i.e. upload order).")
+    step: int = Field(default=0, description="systematic: take every step-th row (instead of size/fraction).")
+    weight: str = Field(default="", description="weighted: numeric column of non-negative weights.")
+
+    def to_round(self) -> SampleRound:
+        """The core's round spec (0 and empty mean 'not given')."""
+        return SampleRound(
+            method=self.method, size=self.size or None, fraction=self.fraction or None, filter=self.filter,
+            strata=tuple(self.strata), allocation=self.allocation, per_stratum=self.per_stratum or None,
+            min_per_stratum=self.min_per_stratum, order_by=self.order_by or None, step=self.step or None,
+            weight=self.weight or None)
+
+
+class SampleConfig(dg.Config):
+    """A sample to draw, or more rounds of an existing sample (same name, same source)."""
+
+    dataset: str = Field(description="The dataset.")
+    name: str = Field(description="The sample's name; its rounds become commits on branch samples/<name>. A name "
+                                  "that exists continues that sample (only from the same source commit).")
+    revision: str = Field(default="", description=f"The version to draw from: {REVISION_HELP}. Empty: the default "
+                                                  "branch's head. Resolved to a commit once; recorded.")
+    table: str = Field(default="", description="The table to draw from (empty: the commit's only table).")
+    seed: int = Field(default=0, description="Seed of every random choice: the same source, rounds and seed "
+                                             "always draw the same rows.")
+    rounds: list[SampleRoundConfig] = Field(description="The rounds, in order. A round never draws a row an "
+                                                        "earlier round of this sample drew.")
+    exclude_samples: list[str] = Field(default=[], description="Other samples of the same source whose rows are "
+                                                               "not eligible either.")
+    allow_smaller: bool = Field(default=False, description="If a round asks for more rows than are eligible, draw "
+                                                           "them all and record a warning instead of failing.")
+    author: str = Field(default="dagster", description="Who draws (commit author, sampling record).")
+
+
+@dg.op(name="sample", out=dg.Out(dg.Nothing))
+def sample_op(context: dg.OpExecutionContext, config: SampleConfig, store: StoreResource) -> dg.Output:
+    """Draw the rounds, commit each on samples/<name>, register the commits as partitions."""
+    spec = SampleSpec(
+        dataset=config.dataset, name=config.name, rounds=tuple(r.to_round() for r in config.rounds),
+        source_revision=config.revision or None, table=config.table or None, seed=config.seed,
+        exclude_samples=tuple(config.exclude_samples), allow_smaller=config.allow_smaller, author=config.author,
+        run_id=context.run_id)
+    try:
+        result = draw_sample(store.open(), spec)
+    except DsaError as e:
+        raise _fail(e) from e
+    keys = [partition_key(c) for c in result.commits]
+    context.instance.add_dynamic_partitions(commits_partitions.name, keys)
+    context.instance.add_run_tags(context.run_id, {"dsa/dataset": result.dataset, "dsa/sample": result.name,
+                                                   "dsa/ref": result.branch, "dsa/new": keys[-1]})
+    for warning in result.warnings:
+        context.log.warning(warning)
+    rounds = dg.MetadataValue.table(
+        records=[dg.TableRecord({
+            "round": r.round, "method": r.method, "requested": r.requested, "drawn": r.drawn,
+            "eligible": r.eligible, "residual": r.residual, "commit": partition_key(r.commit_id)})
+            for r in result.rounds],
+        schema=dg.TableSchema(columns=[
+            dg.TableColumn("round", "int"), dg.TableColumn("method", "string"),
+            dg.TableColumn("requested", "int"), dg.TableColumn("drawn", "int"),
+            dg.TableColumn("eligible", "int", description="rows the round could draw from"),
+            dg.TableColumn("residual", "int", description="rows left undrawn after the round"),
+            dg.TableColumn("commit", "string", description="the round's commit (a commits partition)")]))
+    return dg.Output(None, metadata={
+        "dataset": result.dataset, "sample": result.name, "branch": result.branch,
+        "source_commit": partition_key(result.source_commit), "table": result.table, "seed": result.seed,
+        "rounds": rounds, "drawn_rows": sum(r.drawn for r in result.rounds),
+        "residual_rows": result.rounds[-1].residual, "commits": ", ".join(keys),
+        "warnings": dg.MetadataValue.md("\n".join(f"- {w}" for w in result.warnings) or "none"),
+        "sampling_run": result.run_id,
+        "details": dg.MetadataValue.json({str(r.round): r.details for r in result.rounds}),
+    })
+
+
+@dg.job(name="sample", tags={"dsa/kind": "sample"})
+def sample_job() -> None:
+    """Draw a multi-round sample (random, stratified, systematic, weighted) from a dataset version.
+
+    Each round draws only rows no earlier round of the sample drew, and becomes a commit on
+    branch samples/<name> holding <table> (this round's rows) and <table>__all_rounds (all
+    rounds so far) — no data is copied. Run sample_columns first to see the columns.
+    """
+    sample_op()
+
+
+# ---------------------------------------------------------------------- sample_columns
+class SampleColumnsConfig(dg.Config):
+    """The table whose columns to show."""
+
+    dataset: str = Field(description="The dataset.")
+    revision: str = Field(default="", description=f"The version: {REVISION_HELP}. Empty: the default branch's head.")
+    table: str = Field(default="", description="The table (empty: the commit's only table).")
+    max_distinct: int = Field(default=50, description="List the values of columns with at most this many "
+                                                      "distinct values.")
+
+
+@dg.op(name="sample_columns", out=dg.Out(dg.Nothing))
+def sample_columns_op(context: dg.OpExecutionContext, config: SampleColumnsConfig,
+                      store: StoreResource) -> dg.Output:
+    """Show every column with type, nulls, distinct count and (few) distinct values."""
+    s = store.open()
+    try:
+        commit = s.get_commit(config.dataset, config.revision or None)
+        columns = sample_columns(s, config.dataset, commit.id, config.table or None, config.max_distinct)
+    except DsaError as e:
+        raise _fail(e) from e
+    table = dg.MetadataValue.table(
+        records=[dg.TableRecord({
+            "column": c.name, "type": c.type, "nullable": c.nullable, "nulls": c.nulls,
+            "distinct": c.distinct if c.distinct is not None else -1,
+            "values": ", ".join(map(str, c.values)) if c.values is not None else "",
+            "use as": ", ".join(c.uses)}) for c in columns],
+        schema=dg.TableSchema(columns=[
+            dg.TableColumn("column", "string"), dg.TableColumn("type", "string"),
+            dg.TableColumn("nullable", "bool"), dg.TableColumn("nulls", "int"),
+            dg.TableColumn("distinct", "int", description="distinct non-null values (-1: not countable)"),
+            dg.TableColumn("values", "string", description=f"the values, if at most {config.max_distinct}"),
+            dg.TableColumn("use as", "string", description="strata, order_by, weight, filter")]))
+    context.log.info(f"{len(columns)} columns of {config.dataset} at {commit.short_id}")
+    return dg.Output(None, metadata={
+        "dataset": config.dataset, "commit": commit.short_id, "columns": table,
+        "strata_candidates": ", ".join(c.name for c in columns if c.values is not None and "strata" in c.uses),
+        "weight_candidates": ", ".join(c.name for c in columns if "weight" in c.uses),
+    })
+
+
+@dg.job(name="sample_columns", tags={"dsa/kind": "sample"})
+def sample_columns_job() -> None:
+    """Show a table's columns for configuring a sample: types, nullability, distinct counts and, for
+    low-cardinality columns, the values (candidates for strata and filters)."""
+    sample_columns_op()
+
+
+defs = dg.Definitions(jobs=[sample_job, sample_columns_job])

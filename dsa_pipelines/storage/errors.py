@@ -1,0 +1,89 @@
+"""The one error hierarchy of the version store.
+
+Every error a user can cause is a :class:`DsaError` subclass whose message names the
+problem (file, row, column, name) and whose fields carry the same facts for programs.
+Driver errors are re-raised ``from`` the original where they occur.
+"""
+
+from __future__ import annotations
+
+
+class DsaError(Exception):
+    """Root of every error raised by the version store."""
+
+    def __init__(self, message: str, **fields: object) -> None:
+        super().__init__(message)
+        self.message = message
+        self.fields = fields
+        for key, value in fields.items():
+            setattr(self, key, value)
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class InvalidInput(DsaError):
+    """Input that cannot be accepted: a bad file, value, name or option."""
+
+
+class InvalidFile(InvalidInput):
+    """A source file that cannot be read as a table (fields: path, line, column, byte_offset)."""
+
+
+class InvalidName(InvalidInput):
+    """A dataset, branch, tag or table name that breaks the naming rules (fields: kind, name)."""
+
+
+class NotFound(DsaError):
+    """Something named does not exist (fields: kind, name)."""
+
+
+class DatasetNotFound(NotFound):
+    """The dataset does not exist."""
+
+
+class RevisionNotFound(NotFound):
+    """A revision (branch, tag, commit prefix, ~N, vN, @{time}) resolves to nothing."""
+
+
+class TableNotFound(NotFound):
+    """The commit has no table of that name."""
+
+
+class AlreadyExists(DsaError):
+    """Creating something that already exists (fields: kind, name)."""
+
+
+class AmbiguousRevision(InvalidInput):
+    """A commit id prefix that matches more than one commit."""
+
+
+class RefConflict(DsaError):
+    """A compare-and-swap on a ref lost a race: the ref no longer points where expected.
+
+    Retryable: re-read the ref, rebuild on its new value and try again.
+    """
+
+
+class ImmutableRef(DsaError):
+    """An attempt to move or recreate a tag."""
+
+
+class NoChanges(DsaError):
+    """The snapshot equals the branch head: no commit was created."""
+
+
+class SchemaDrift(DsaError):
+    """A schema change that the dataset's drift policy rejects."""
+
+
+class AuditFailed(DsaError):
+    """A blocking audit (drift, expectations) failed, so the branch did not move."""
+
+
+class PermissionDenied(DsaError):
+    """The actor may not do this."""
+
+
+class CorruptObject(DsaError):
+    """A stored object is missing or does not match its content hash."""

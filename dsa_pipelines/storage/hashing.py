@@ -1,0 +1,383 @@
+"""Row identity: the canonical row encoding, row hashes and 128-bit row keys.
+
+A row's hash is SHA-256 over a canonical, injective byte encoding of every column's
+(name, logical type, value), columns ordered by name. The encoding is a format we keep
+forever; ``docs/hashing.md`` specifies it byte by byte (version :data:`ENCODING_VERSION`).
+
+Everything here is vectorised: values are canonicalised with ``pyarrow.compute``, the
+encoding and SHA-256 run as one DuckDB expression per row, and hashes are split into
+keys with numpy. No Python code runs per row.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from .errors import InvalidInput
+
+__all__ = [
+    "ENCODING_VERSION",
+    "KEY_COLUMNS",
+    "canonicalize",
+    "hashed",
+    "keys_digest",
+    "keys_from_hashes",
+    "logical_schema",
+    "logical_type",
+    "row_hashes",
+    "row_keys",
+    "schema_id",
+]
+
+KEY_COLUMNS: tuple[str, str] = ("__dsa_k1", "__dsa_k2")
+"""Names of the two int64 columns holding a row's 128-bit key in row packs."""
+
+ENCODING_VERSION: int = 1
+"""Version of the row encoding specified in ``docs/hashing.md``."""
+
+RESERVED_PREFIX = "__dsa_"
+"""Column names starting with this are the store's own and rejected in user data."""
+
+HASH_SIZE = 32
+_MAGIC = f"dsa-row/{ENCODING_VERSION}\n"
+_NAN = {pa.float16(): np.float16("nan"), pa.float32(): np.float32("nan"), pa.float64(): np.float64("nan")}
+_TIME_NS = {"s": 1_000_000_000, "ms": 1_000_000, "us": 1_000, "ns": 1}
+_MAX_DECIMAL_DIGITS = 38  # DuckDB's DECIMAL limit
+
+
+def logical_type(arrow_type: pa.DataType) -> str:
+    """The logical (hashing) type of an Arrow type.
+
+    Physical variants of one kind of value share a logical type, so they hash alike:
+    every integer width is ``int``, every string layout is ``string``, a dictionary is
+    its value type, and so on (table in ``docs/hashing.md``).
+
+    Args:
+        arrow_type: the column's Arrow type.
+
+    Returns:
+        One of ``int float string bool date timestamp timestamptz decimal time binary null``.
+
+    Raises:
+        InvalidInput: the type is not supported (nested, duration, interval, extension...).
+    """
+    t = arrow_type
+    if pa.types.is_dictionary(t):
+        return logical_type(t.value_type)
+    if pa.types.is_integer(t):
+        return "int"
+    if pa.types.is_floating(t):
+        return "float"
+    if pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t):
+        return "string"
+    if pa.types.is_boolean(t):
+        return "bool"
+    if pa.types.is_date(t):
+        return "date"
+    if pa.types.is_timestamp(t):
+        return "timestamptz" if t.tz else "timestamp"
+    if pa.types.is_decimal(t):
+        return "decimal"
+    if pa.types.is_time(t):
+        return "time"
+    if (pa.types.is_binary(t) or pa.types.is_large_binary(t) or pa.types.is_fixed_size_binary(t)
+            or pa.types.is_binary_view(t)):
+        return "binary"
+    if pa.types.is_null(t):
+        return "null"
+    raise InvalidInput(f"unsupported column type {t}: nested, duration, interval and extension types "
+                       "cannot be versioned (encode them as string or binary first)", type=str(t))
+
+
+def logical_schema(schema: pa.Schema) -> tuple[tuple[str, str], ...]:
+    """The (name, logical type) pairs of a schema, sorted by name (Unicode code point order).
+
+    Args:
+        schema: an Arrow schema of user columns.
+
+    Returns:
+        ``((name, logical_type), ...)`` in name order — the order columns are encoded in.
+
+    Raises:
+        InvalidInput: duplicate or reserved (``__dsa_``) column names, or a column of an
+            unsupported type (the message names the column).
+    """
+    seen: set[str] = set()
+    pairs = []
+    for field in schema:
+        if field.name in seen:
+            raise InvalidInput(f"duplicate column name {field.name!r}", column=field.name)
+        if field.name.startswith(RESERVED_PREFIX):
+            raise InvalidInput(f"column name {field.name!r} uses the reserved prefix {RESERVED_PREFIX!r}",
+                               column=field.name)
+        seen.add(field.name)
+        try:
+            pairs.append((field.name, logical_type(field.type)))
+        except InvalidInput as e:
+            raise InvalidInput(f"column {field.name!r}: {e.message}", column=field.name, type=str(field.type)) from e
+    return tuple(sorted(pairs))
+
+
+def canonicalize(table: pa.Table | pa.RecordBatch) -> pa.Table:
+    """The stored form of the data: values canonicalised, physical types otherwise kept.
+
+    Strings are NFC-normalised, ``-0.0`` becomes ``0.0``, every NaN becomes the one quiet
+    NaN, dictionaries are decoded, ``string_view``/``binary_view`` become ``string``/
+    ``binary``. Column names and order are unchanged; schema metadata is dropped.
+
+    Args:
+        table: the data (a table or one record batch).
+
+    Returns:
+        The canonical table.
+
+    Raises:
+        InvalidInput: a column cannot be versioned (see :func:`logical_schema`).
+    """
+    table = _as_table(table)
+    logical_schema(table.schema)
+    fields, columns = [], []
+    for field, column in zip(table.schema, table.columns, strict=True):
+        column = _canonical_column(column)
+        fields.append(pa.field(field.name, column.type, field.nullable))
+        columns.append(column)
+    return pa.Table.from_arrays(columns, schema=pa.schema(fields))
+
+
+def row_hashes(table: pa.Table | pa.RecordBatch) -> pa.FixedSizeBinaryArray:
+    """The SHA-256 of every row's canonical encoding, in row order.
+
+    Args:
+        table: the data, canonical or not (it is canonicalised first).
+
+    Returns:
+        A ``fixed_size_binary(32)`` array, one hash per row.
+
+    Raises:
+        InvalidInput: a column cannot be versioned.
+    """
+    return _hashes_of_canonical(canonicalize(table))
+
+
+def row_keys(table: pa.Table | pa.RecordBatch) -> pa.Table:
+    """The 128-bit row keys (first 16 bytes of each row hash) as two int64 columns.
+
+    Args:
+        table: the data, canonical or not.
+
+    Returns:
+        A table with columns :data:`KEY_COLUMNS`, one row per input row, in order.
+
+    Raises:
+        InvalidInput: a column cannot be versioned.
+    """
+    return keys_from_hashes(row_hashes(table))
+
+
+def hashed(table: pa.Table | pa.RecordBatch) -> pa.Table:
+    """The canonical table with its row keys appended: what a row pack stores.
+
+    Equivalent to ``canonicalize`` followed by ``row_keys`` but canonicalises once.
+
+    Args:
+        table: the data (a table or one record batch).
+
+    Returns:
+        The canonical table plus the int64 columns :data:`KEY_COLUMNS`.
+
+    Raises:
+        InvalidInput: a column cannot be versioned.
+    """
+    canonical = canonicalize(table)
+    keys = keys_from_hashes(_hashes_of_canonical(canonical))
+    for name in KEY_COLUMNS:
+        canonical = canonical.append_column(name, keys.column(name))
+    return canonical
+
+
+def keys_from_hashes(hashes: pa.FixedSizeBinaryArray | pa.ChunkedArray) -> pa.Table:
+    """Split row hashes into row keys: bytes 0-7 and 8-15 as big-endian signed int64.
+
+    Args:
+        hashes: ``fixed_size_binary(32)`` row hashes without nulls.
+
+    Returns:
+        A table with columns :data:`KEY_COLUMNS`.
+
+    Raises:
+        InvalidInput: the array is not 32-byte binary or holds nulls.
+    """
+    if isinstance(hashes, pa.ChunkedArray):
+        hashes = hashes.combine_chunks() if hashes.num_chunks else pa.array([], pa.binary(HASH_SIZE))
+    if hashes.type != pa.binary(HASH_SIZE):
+        raise InvalidInput(f"row hashes must be fixed_size_binary({HASH_SIZE}), not {hashes.type}",
+                           type=str(hashes.type))
+    if hashes.null_count:
+        raise InvalidInput("row hashes must not contain nulls")
+    n = len(hashes)
+    words = np.frombuffer(hashes.buffers()[1], dtype=">i8", count=4 * n, offset=hashes.offset * HASH_SIZE)
+    words = words.reshape(n, 4)
+    return pa.table({KEY_COLUMNS[0]: words[:, 0].astype(np.int64), KEY_COLUMNS[1]: words[:, 1].astype(np.int64)})
+
+
+def keys_digest(keys: pa.Table | pa.RecordBatch) -> bytes:
+    """SHA-256 over the row keys in order, each as 16 bytes (big-endian k1 || k2).
+
+    Args:
+        keys: a table with the int64 columns :data:`KEY_COLUMNS`.
+
+    Returns:
+        The 32-byte digest (of the empty string for no rows).
+
+    Raises:
+        InvalidInput: a key column is missing, not int64, or holds nulls.
+    """
+    keys = _as_table(keys)
+    pairs = np.empty((keys.num_rows, 2), dtype=">i8")
+    for i, name in enumerate(KEY_COLUMNS):
+        if name not in keys.column_names:
+            raise InvalidInput(f"key table has no column {name!r}", column=name)
+        column = keys.column(name)
+        if column.type != pa.int64() or column.null_count:
+            raise InvalidInput(f"key column {name!r} must be int64 without nulls", column=name)
+        pairs[:, i] = column.to_numpy()
+    return hashlib.sha256(pairs.tobytes()).digest()
+
+
+# --------------------------------------------------------------------------- canonical values
+
+
+def _as_table(data: pa.Table | pa.RecordBatch) -> pa.Table:
+    if isinstance(data, pa.RecordBatch):
+        return pa.Table.from_batches([data])
+    if isinstance(data, pa.Table):
+        return data
+    raise InvalidInput(f"expected a pyarrow Table or RecordBatch, not {type(data).__name__}")
+
+
+def _canonical_column(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    t = column.type
+    if pa.types.is_dictionary(t):
+        column = column.cast(t.value_type)
+        t = t.value_type
+    if pa.types.is_string_view(t):
+        column = column.cast(pa.string())
+    elif pa.types.is_binary_view(t):
+        column = column.cast(pa.binary())
+    if logical_type(column.type) == "string":
+        return pc.utf8_normalize(column, "NFC")
+    if pa.types.is_floating(t):
+        return _canonical_float(column)
+    return column
+
+
+def _canonical_float(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    t = column.type
+    if t == pa.float16():  # Arrow has no float16 kernels; the round trip is exact
+        return _canonical_float(column.cast(pa.float32())).cast(t)
+    column = pc.add(column, pa.scalar(0.0, t))  # IEEE 754: -0.0 + 0.0 == +0.0
+    nan = pc.is_nan(column)
+    if pc.any(nan).as_py():
+        column = pc.if_else(nan, pa.scalar(_NAN[t], t), column)
+    return column
+
+
+# --------------------------------------------------------------------------- the encoding
+
+
+def schema_id(schema: tuple[tuple[str, str], ...]) -> str:
+    """The 64 hex digits that start every row encoding of a logical schema (docs/hashing.md)."""
+    header = _MAGIC + "".join(_netstring(name) + _netstring(ltype) for name, ltype in schema)
+    return hashlib.sha256(header.encode()).hexdigest()
+
+
+def _hashes_of_canonical(table: pa.Table) -> pa.FixedSizeBinaryArray:
+    """Row hashes of an already canonical table, in one DuckDB pass."""
+    schema = logical_schema(table.schema)
+    if table.num_rows == 0:
+        return pa.array([], pa.binary(HASH_SIZE))
+    inputs = {"_": pa.nulls(table.num_rows)}  # a table needs one column even with none to hash
+    values, parts = [], [f"'{schema_id(schema)}'"]
+    for i, (name, ltype) in enumerate(schema):
+        inputs[f"c{i}"], value_sql = _value_text(table.column(name), ltype, f"c{i}", name)
+        values.append(f"{value_sql} AS v{i}")
+        # NULL -> 'N'; a value -> '<length in bytes>:<text>' (concat() skips NULL arguments)
+        parts.append(f"strlen(v{i}), CASE WHEN v{i} IS NULL THEN 'N' ELSE ':' END, v{i}")
+    sql = (f"SELECT unhex(sha256(concat({', '.join(parts)}))) "
+           f"FROM (SELECT {', '.join(values) or 'NULL'} FROM __dsa_rows)")
+    con = _connection()
+    con.register("__dsa_rows", pa.table(inputs))
+    try:
+        result = con.sql(sql).to_arrow_table().column(0)
+    finally:
+        con.unregister("__dsa_rows")
+    return result.combine_chunks().cast(pa.binary(HASH_SIZE))
+
+
+def _value_text(column: pa.ChunkedArray, ltype: str, ref: str, name: str) -> tuple[pa.ChunkedArray, str]:
+    """The column as DuckDB input and the SQL for its value text (NULL for NULL)."""
+    t = column.type
+    text = f"CAST({ref} AS VARCHAR)"
+    if ltype == "float":  # IEEE 754 binary64 bits as an unsigned integer, uppercase hex
+        wide = column.cast(pa.float64())
+        return pa.chunked_array([c.view(pa.uint64()) for c in wide.chunks], pa.uint64()), f"hex({ref})"
+    if ltype == "date":  # days since 1970-01-01
+        if pa.types.is_date64(t):
+            column = _cast(column, pa.date32(), name, "date64 values must be whole days")
+        return column.cast(pa.int32()), text
+    if ltype in ("timestamp", "timestamptz"):  # nanoseconds since the epoch, exact
+        zeros = "0" * (len(str(_TIME_NS[t.unit])) - 1)
+        sql = f"CASE WHEN {ref} = 0 THEN '0' ELSE {text} || '{zeros}' END" if zeros else text
+        return column.cast(pa.int64()), sql
+    if ltype == "time":  # nanoseconds since midnight
+        ints = column.cast(pa.int32() if pa.types.is_time32(t) else pa.int64())
+        return ints, f"CAST(CAST({ref} AS BIGINT) * {_TIME_NS[t.unit]} AS VARCHAR)"
+    if ltype == "decimal":  # plain notation without trailing fractional zeros
+        column = _decimal128(column, name)
+        if column.type.scale > 0:
+            text = f"rtrim(rtrim({text}, '0'), '.')"
+        return column, text
+    if ltype == "binary":
+        return column, f"hex({ref})"
+    return column, text  # int, string (already NFC), bool ('true'/'false'), null
+
+
+def _decimal128(column: pa.ChunkedArray, name: str) -> pa.ChunkedArray:
+    """The same decimal values as a decimal128 DuckDB accepts (scale >= 0, <= 38 digits)."""
+    t = column.type
+    precision, scale = t.precision - min(t.scale, 0), max(t.scale, 0)
+    if pa.types.is_decimal128(t) and t.scale >= 0:
+        return column
+    target = pa.decimal128(min(precision, _MAX_DECIMAL_DIGITS), scale)
+    return _cast(column, target, name, f"decimals are limited to {_MAX_DECIMAL_DIGITS} digits")
+
+
+def _cast(column: pa.ChunkedArray, target: pa.DataType, name: str, rule: str) -> pa.ChunkedArray:
+    try:
+        return column.cast(target)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as e:
+        raise InvalidInput(f"column {name!r}: {rule} ({e})", column=name) from e
+
+
+def _netstring(text: str) -> str:
+    return f"{len(text.encode())}:{text}"
+
+
+_local = threading.local()
+
+
+def _connection() -> duckdb.DuckDBPyConnection:
+    """This thread's in-memory DuckDB connection (opening one costs ~10 ms per batch)."""
+    con = getattr(_local, "con", None)
+    if con is None or _local.pid != os.getpid():
+        con = duckdb.connect()
+        con.execute("SET preserve_insertion_order = true")
+        _local.con, _local.pid = con, os.getpid()
+    return con

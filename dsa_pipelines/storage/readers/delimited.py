@@ -1,0 +1,319 @@
+"""CSV and other delimited text, read by DuckDB as a stream of record batches.
+
+Opening a file never holds it in memory as a whole:
+
+1. the header line is read with Python's ``csv`` module to check the column names
+   ourselves (DuckDB would silently rename a duplicate ``a`` to ``a_1``);
+2. one validating pass in DuckDB (``count`` of every column, so every value is
+   converted) finds ragged rows, bad UTF-8 and values that do not fit the sniffed types
+   before any batch is handed out, and counts the rows. If a value late in the file
+   does not fit the type sniffed from the first rows, the types are detected once more
+   from the whole file (``sample_size=-1``), so that column becomes text, and the pass
+   is repeated with those types pinned.
+
+:attr:`SourceTable.batches` then streams the file with the settled options. Where a
+problem lies (line, byte offset) is worked out only on the error path.
+
+Dialect: ``"`` quotes and is escaped by doubling (RFC 4180); no comment lines; no
+skipped lines; blank lines are skipped (in a one-column file a blank line is a
+NULL). The delimiter is a tab for ``.tsv``, else the
+most frequent of ``, ; <tab> |`` on the header line (``,`` for ``.csv`` on a tie, tab
+for ``.txt``). Header names are stripped of surrounding whitespace (as DuckDB does).
+
+Empty values: an empty unquoted field is NULL; a quoted empty field ``""`` is the empty
+string. This is the rule of PostgreSQL's and DuckDB's CSV export, so exporting a
+table and uploading the file again reproduces it exactly. (A writer that quotes every
+field writes a missing number as ``""``; that column is then read as text.)
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from ..errors import InvalidFile
+from .source import BATCH_ROWS, SourceTable, check_column_names, conform_batch, invalid_file, plain_schema
+from .sniff import find_invalid_utf8
+
+_CANDIDATES = {"csv": ",;\t|", "txt": "\t,;|"}
+_QUOTED = re.compile(r'"(?:[^"]|"")*"')
+_LINE = re.compile(r"CSV Error on Line: (\d+)")
+_COLUMN = re.compile(r'converting column "((?:[^"]|"")*)"')
+_CONVERTING = re.compile(r'Error when converting column "(?:[^"]|"")*"\. (.*?)(?:\n\n|$)', re.DOTALL)
+_MAX_LINE = re.compile(r"Maximum line size of (\d+) bytes")
+_OPTIONS = (
+    "header=true, delim=$delim, quote='\"', escape='\"', comment='', skip=0, "
+    "strict_mode=true, null_padding=false, ignore_errors=false, allow_quoted_nulls=false, "
+    "encoding='utf-8', names=$names"
+)
+
+
+@dataclass(frozen=True)
+class _Options:
+    """The settled ``read_csv`` options for one file."""
+
+    delimiter: str
+    names: tuple[str, ...]
+    full_detection: bool = False
+    types: tuple[tuple[str, str], ...] = ()
+
+    def query(self, select: str = "*") -> str:
+        extra = ""
+        if self.full_detection:
+            extra += ", sample_size=-1"
+        if self.types:
+            extra += ", types=$types"
+        return f"SELECT {select} FROM read_csv($path, {_OPTIONS}{extra})"
+
+    def params(self, path: Path) -> dict[str, object]:
+        params: dict[str, object] = {"path": str(path), "delim": self.delimiter, "names": list(self.names)}
+        if self.types:
+            params["types"] = dict(self.types)
+        return params
+
+
+class _ConversionFailed(Exception):
+    """A value did not fit its column's sniffed type (internal: triggers the retry)."""
+
+
+def open_delimited(path: Path, *, fmt: str, name: str, origin: str) -> SourceTable:
+    """Open a CSV/TSV/TXT file as a :class:`SourceTable`.
+
+    A file with a header but no data rows is rejected: an upload with no rows is
+    almost always a mistake (a truncated export, the wrong file), not an intent to
+    empty the table.
+
+    Args:
+        path: The file (already checked to be non-empty text).
+        fmt: ``csv``, ``tsv`` or ``txt`` (chooses the delimiter rule).
+        name: The table name.
+        origin: The file as named in messages.
+
+    Returns:
+        The source table; ``row_count_hint`` is the exact row count.
+
+    Raises:
+        InvalidFile: Bad UTF-8 (with byte offset and line), a bad header, a row with
+            more or fewer fields than the header (with its line), a header but no
+            rows, or a value DuckDB cannot parse (with line and column).
+    """
+    first_line = _read_first_line(path, origin)
+    delimiter = "\t" if fmt == "tsv" else _sniff_delimiter(first_line, _CANDIDATES[fmt])
+    header = _parse_header(path, origin, delimiter)
+    names = [h.strip() for h in header]
+    check_column_names(names, origin=origin, path=str(path))
+    options = _Options(delimiter, tuple(names))
+    try:
+        schema, rows = _validate(path, origin, options)
+    except _ConversionFailed:
+        options = _settle_types(path, origin, options)
+        try:
+            schema, rows = _validate(path, origin, options)
+        except _ConversionFailed as e:
+            raise _error(path, origin, options, e.__cause__) from e.__cause__
+    if rows == 0:
+        raise invalid_file(f"{origin}: has a header but no data rows", path=str(path), line=2)
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        return _stream(path, origin, options, schema)
+
+    return SourceTable(name=name, origin=origin, schema=schema, batches=batches, row_count_hint=rows)
+
+
+def _read_first_line(path: Path, origin: str) -> str:
+    """The first physical line (for delimiter sniffing), decoded; checks it is UTF-8."""
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as f:
+            first_line = f.readline(1 << 20)
+    except UnicodeDecodeError as e:
+        raise _utf8_error(path, origin) from e
+    if not first_line.strip("\r\n"):
+        problem = "has no header row" if not first_line else "line 1 is empty; the first line must be the header"
+        raise invalid_file(f"{origin}: {problem}", path=str(path), line=1)
+    return first_line
+
+
+def _parse_header(path: Path, origin: str, delimiter: str) -> list[str]:
+    """The header record as the ``csv`` module reads it with ``delimiter``."""
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as f:
+            return next(csv.reader(f, delimiter=delimiter, quotechar='"', doublequote=True, strict=True))
+    except UnicodeDecodeError as e:
+        raise _utf8_error(path, origin) from e
+    except csv.Error as e:
+        raise invalid_file(f"{origin}, line 1: cannot parse the header: {e}", path=str(path), line=1) from e
+
+
+def _sniff_delimiter(line: str, candidates: str) -> str:
+    """The candidate occurring most often outside quotes on ``line`` (first wins ties)."""
+    bare = _QUOTED.sub("", line)
+    counts = [bare.count(c) for c in candidates]
+    return candidates[counts.index(max(counts))]
+
+
+def _connect() -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect()
+    con.execute("SET TimeZone='UTC'")  # TIMESTAMPTZ values arrive as UTC instants
+    con.execute("SET enable_progress_bar=false")
+    con.execute("SET preserve_insertion_order=true")  # rows stream in file order
+    return con
+
+
+def _validate(path: Path, origin: str, options: _Options) -> tuple[pa.Schema, int]:
+    """Convert every value once; return the Arrow schema and the row count."""
+    counts = ", ".join(f'count("{n.replace(chr(34), chr(34) * 2)}")' for n in options.names)
+    con = _connect()
+    try:
+        schema = con.sql(options.query() + " LIMIT 0", params=options.params(path)).to_arrow_table().schema
+        rows = con.sql(options.query(f"count(*), {counts}"), params=options.params(path)).fetchall()[0][0]
+    except duckdb.Error as e:
+        if _is_conversion(e):
+            raise _ConversionFailed() from e
+        raise _error(path, origin, options, e) from e
+    finally:
+        con.close()
+    return plain_schema(schema), int(rows)
+
+
+def _settle_types(path: Path, origin: str, options: _Options) -> _Options:
+    """Detect the types from the whole file once and pin them for later passes."""
+    full = _Options(options.delimiter, options.names, full_detection=True)
+    con = _connect()
+    try:
+        types = [str(t) for t in con.sql(full.query() + " LIMIT 0", params=full.params(path)).types]
+    except duckdb.Error as e:
+        raise _error(path, origin, full, e) from e
+    finally:
+        con.close()
+    return _Options(options.delimiter, options.names, types=tuple(zip(options.names, types)))
+
+
+def _stream(path: Path, origin: str, options: _Options, schema: pa.Schema) -> Iterator[pa.RecordBatch]:
+    con = _connect()
+    try:
+        reader = con.sql(options.query(), params=options.params(path)).to_arrow_reader(BATCH_ROWS)
+        if not plain_schema(reader.schema).equals(schema):
+            raise invalid_file(f"{origin}: the file changed after it was opened", path=str(path))
+        for batch in reader:
+            yield conform_batch(batch, schema)
+    except (duckdb.Error, pa.ArrowException, OSError) as e:
+        raise _error(path, origin, options, e) from e
+    finally:
+        con.close()
+
+
+def _utf8_error(path: Path, origin: str) -> InvalidFile:
+    found = find_invalid_utf8(path)
+    if found is None:
+        return invalid_file(f"{origin}: is not valid UTF-8 text", path=str(path))
+    offset, line = found
+    return invalid_file(
+        f"{origin}, line {line}: invalid UTF-8 at byte offset {offset}; save the file as UTF-8",
+        path=str(path), line=line, byte_offset=offset)
+
+
+def _error(path: Path, origin: str, options: _Options, exc: BaseException | None) -> InvalidFile:
+    """Turn a DuckDB error into an InvalidFile naming the line (and column) at fault."""
+    message = str(exc)
+    where = str(path)
+    if "Invalid unicode" in message or "not utf-8 encoded" in message:
+        return _utf8_error(path, origin)
+    if _is_conversion(exc):
+        record = _LINE.search(message)  # DuckDB counts records (and blank lines), not lines
+        line = _physical_line(path, options.delimiter, int(record.group(1))) if record else None
+        at = f"{origin}, line {line}" if line else origin
+        column = _COLUMN.search(message)
+        name = column.group(1).replace('""', '"') if column else None
+        converting = _CONVERTING.search(message)
+        detail = converting.group(1).replace("\n", "\\n") if converting else _detail(message)
+        message = f"{at}, column {name!r}: {detail}" if name else f"{at}: {detail}"
+        return invalid_file(message, path=where, line=line, column=name)
+    ragged = _find_ragged_row(path, origin, options)
+    if ragged is not None:
+        return ragged
+    too_long = _MAX_LINE.search(message)
+    if too_long:
+        limit = int(too_long.group(1))
+        line = _first_long_line(path, limit)
+        message = f"{origin}, line {line}: row is longer than the CSV reader's limit of {limit:,} bytes"
+        return invalid_file(message, path=where, line=line)
+    return invalid_file(f"{origin}: cannot be read as CSV: {_detail(message)}", path=where)
+
+
+def _is_conversion(exc: BaseException | None) -> bool:
+    return isinstance(exc, duckdb.ConversionException) or str(exc).startswith("Conversion Error")
+
+
+def _detail(message: str) -> str:
+    """The informative line of a DuckDB error message."""
+    for line in message.splitlines():
+        line = re.sub(r"^[A-Za-z ]+ Error: ", "", line.strip())
+        if line and not line.startswith(("CSV Error on Line", "Original Line")):
+            return line
+    return message
+
+
+def _first_long_line(path: Path, limit: int) -> int | None:
+    with path.open("rb") as f:
+        for number, line in enumerate(f, start=1):
+            if len(line) > limit:
+                return number
+    return None
+
+
+class _CsvSyntaxError(Exception):
+    """The ``csv`` module could not parse a record (internal; carries the line)."""
+
+    def __init__(self, line: int, problem: str) -> None:
+        super().__init__(problem)
+        self.line = line
+
+
+def _records(path: Path, delimiter: str) -> Iterator[tuple[int, list[str]]]:
+    """Each record with the physical line it starts on (blank lines are empty records)."""
+    with path.open(encoding="utf-8-sig", newline="") as f:
+        reader = csv.reader(f, delimiter=delimiter, quotechar='"', doublequote=True, strict=True)
+        start = 1
+        try:
+            for record in reader:
+                yield start, record
+                start = reader.line_num + 1
+        except csv.Error as e:
+            problem = "a quoted field is never closed" if "unexpected end of data" in str(e) else str(e)
+            raise _CsvSyntaxError(start, problem) from e
+
+
+def _find_ragged_row(path: Path, origin: str, options: _Options) -> InvalidFile | None:
+    """Scan for the first row whose field count differs from the header's (error path only)."""
+    expected = len(options.names)
+    where = str(path)
+    try:
+        for line, record in _records(path, options.delimiter):
+            if record and len(record) != expected:
+                return invalid_file(
+                    f"{origin}, line {line}: row has {len(record)} fields but the header has {expected}",
+                    path=where, line=line)
+    except _CsvSyntaxError as e:
+        if "field limit" in str(e):  # a huge field: leave the diagnosis to DuckDB's message
+            return None
+        return invalid_file(f"{origin}, line {e.line}: {e}", path=where, line=e.line)
+    except UnicodeDecodeError:
+        return None
+    return None
+
+
+def _physical_line(path: Path, delimiter: str, record_number: int) -> int | None:
+    """The line where DuckDB's ``record_number`` (records counted, blank lines too) starts."""
+    try:
+        for number, (line, _) in enumerate(_records(path, delimiter), start=1):
+            if number == record_number:
+                return line
+    except (_CsvSyntaxError, UnicodeDecodeError):
+        return None
+    return None

@@ -1,0 +1,153 @@
+"""The value every reader produces, and the rules every source table obeys.
+
+A :class:`SourceTable` is a named, typed, re-iterable stream of Arrow record batches.
+Whatever the format, its column names pass :func:`check_column_names` and its types
+are plain (:func:`plain_schema`): a dictionary-encoded, large or view variant of a
+type is delivered as the plain type holding the same values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+
+import pyarrow as pa
+
+from ..errors import InvalidFile, InvalidInput
+
+BATCH_ROWS = 131_072
+"""Rows per record batch (a multiple of DuckDB's 2,048-row vector)."""
+
+RESERVED_PREFIX = "__dsa_"
+"""Column names starting with this are reserved for the store's own columns."""
+
+
+@dataclass(frozen=True)
+class SourceTable:
+    """One table to upload: a name, a schema and a re-iterable stream of batches.
+
+    Attributes:
+        name: The table name: the given name, else the file stem; a workbook's sheet name.
+        origin: Where the rows come from, for messages: ``"orders.csv"``,
+            ``"sales.xlsx, sheet 'Q1'"``, ``"DataFrame"``.
+        schema: The Arrow schema of every batch.
+        batches: Returns a fresh iterator over the rows as record batches of at most
+            :data:`BATCH_ROWS` rows; each call reads the source again.
+        row_count_hint: The number of rows when known without reading the batches.
+    """
+
+    name: str
+    origin: str
+    schema: pa.Schema
+    batches: Callable[[], Iterator[pa.RecordBatch]]
+    row_count_hint: int | None = None
+
+    def to_table(self) -> pa.Table:
+        """Read every batch into one Arrow table (materialises the whole source).
+
+        Returns:
+            The rows, with :attr:`schema`.
+        """
+        return pa.Table.from_batches(list(self.batches()), schema=self.schema)
+
+
+def plain_type(data_type: pa.DataType) -> pa.DataType:
+    """The plain Arrow type holding the same values as ``data_type``.
+
+    Dictionary-encoded becomes its value type, large/view strings and binaries become
+    ``string``/``binary``, and the all-null type becomes ``string``.
+    """
+    if pa.types.is_dictionary(data_type):
+        return plain_type(data_type.value_type)
+    if pa.types.is_large_string(data_type) or pa.types.is_string_view(data_type):
+        return pa.string()
+    if pa.types.is_large_binary(data_type) or pa.types.is_binary_view(data_type):
+        return pa.binary()
+    if pa.types.is_null(data_type):
+        return pa.string()
+    return data_type
+
+
+def plain_schema(schema: pa.Schema) -> pa.Schema:
+    """``schema`` with plain types and without schema or field metadata."""
+    return pa.schema([pa.field(f.name, plain_type(f.type), f.nullable) for f in schema])
+
+
+def conform_batch(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
+    """Cast ``batch`` (same column order) to ``schema``, metadata included; a no-op when it fits."""
+    if batch.schema.equals(schema, check_metadata=True):
+        return batch
+    columns = [col if col.type == f.type else col.cast(f.type) for col, f in zip(batch.columns, schema)]
+    return pa.RecordBatch.from_arrays(columns, schema=schema)
+
+
+def conformed(batches: Iterable[pa.RecordBatch], schema: pa.Schema) -> Iterator[pa.RecordBatch]:
+    """Yield ``batches`` cast to ``schema``."""
+    for batch in batches:
+        yield conform_batch(batch, schema)
+
+
+def invalid_file(
+    message: str,
+    *,
+    path: str,
+    line: int | None = None,
+    column: str | None = None,
+    byte_offset: int | None = None,
+    **fields: object,
+) -> InvalidFile:
+    """An :class:`InvalidFile` with all four location fields set (None where unknown)."""
+    return InvalidFile(message, path=path, line=line, column=column, byte_offset=byte_offset, **fields)
+
+
+def _default_label(position: int) -> str:
+    return f"column {position}"
+
+
+def check_column_names(
+    names: Sequence[str | None],
+    *,
+    origin: str,
+    path: str | None = None,
+    label: Callable[[int], str] = _default_label,
+) -> None:
+    """Reject empty, duplicate and reserved column names; never rename them.
+
+    Names are duplicates when they are equal ignoring case and surrounding whitespace
+    (``"ID"`` and ``"id "``): DuckDB, the store's engine, resolves identifiers without
+    regard to case, so such a pair could not be told apart in a query.
+
+    Args:
+        names: The column names in order (``None`` counts as empty).
+        origin: The source, for the message.
+        path: The file, when the names come from one (the error is then an InvalidFile).
+        label: Describes a 1-based column position for messages (e.g. Excel letters).
+
+    Raises:
+        InvalidFile: A bad name in a file (``path`` given).
+        InvalidInput: A bad name in an in-memory table.
+    """
+    problems: list[str] = []
+    first_bad: str | None = None
+    groups: dict[str, list[int]] = {}
+    for position, name in enumerate(names, start=1):
+        if name is None or not name.strip():
+            problems.append(f"{label(position)} has an empty name")
+            continue
+        if name.startswith(RESERVED_PREFIX):
+            problems.append(f"{label(position)} {name!r} starts with the reserved prefix {RESERVED_PREFIX!r}")
+            first_bad = first_bad or name
+        groups.setdefault(name.strip().casefold(), []).append(position)
+    for positions in groups.values():
+        if len(positions) > 1:
+            listed = " and ".join(f"{label(p)} {names[p - 1]!r}" for p in positions)
+            problems.append(f"duplicate column name: {listed}")
+            first_bad = first_bad or names[positions[0] - 1]
+    if not problems:
+        return
+    message = f"{origin}: " + "; ".join(problems)
+    if any(p.startswith("duplicate") for p in problems):
+        message += " (names are compared ignoring case and surrounding spaces)"
+    if path is not None:
+        raise invalid_file(message, path=path, column=first_bad)
+    raise InvalidInput(message, column=first_bad)

@@ -1,0 +1,98 @@
+"""Reading rows back: from a manifest's ranges to an Arrow table in upload order.
+
+Each referenced pack is opened once and only the row groups that hold wanted rows are
+read; the rows are then put in logical order with one vectorised ``take``. A manifest
+that is a single whole pack (a first upload) is returned as read, with no take at all.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from .errors import CorruptObject
+from .hashing import KEY_COLUMNS
+from .manifest import Manifest, expand_ranges
+from .objects import ObjectStore
+
+
+def _conform(table: pa.Table, schema: pa.Schema, names: list[str]) -> pa.Table:
+    """Select ``names`` in order and cast to the commit's schema (a pack written by an
+    upload with other physical types — int32 vs int64 — holds the same logical values)."""
+    table = table.select(names)
+    target = pa.schema([schema.field(n) if n in schema.names else table.schema.field(n) for n in names])
+    return table if table.schema.equals(target) else table.cast(target)
+
+
+def _read_pack_rows(path: str, positions: np.ndarray, columns: list[str]) -> tuple[pa.Table, np.ndarray]:
+    """Read the row groups of one pack that hold ``positions`` (sorted, unique).
+
+    Returns:
+        The rows read, and for each wanted position its index in that table.
+    """
+    try:
+        pf = pq.ParquetFile(path)
+    except (OSError, pa.ArrowInvalid) as e:
+        raise CorruptObject(f"row pack {path} cannot be read: {e}", path=path) from e
+    meta = pf.metadata
+    sizes = np.array([meta.row_group(i).num_rows for i in range(meta.num_row_groups)], dtype=np.int64)
+    ends = np.cumsum(sizes)
+    firsts = ends - sizes
+    groups = np.searchsorted(ends, positions, side="right")
+    wanted = np.unique(groups)
+    if len(wanted) == meta.num_row_groups:
+        table = pf.read(columns=columns)
+        return table, positions
+    table = pf.read_row_groups(wanted.tolist(), columns=columns)
+    read_offset = np.zeros(meta.num_row_groups, dtype=np.int64)
+    read_offset[wanted] = np.cumsum(sizes[wanted]) - sizes[wanted]
+    return table, positions - firsts[groups] + read_offset[groups]
+
+
+def read_manifest(
+    objects: ObjectStore,
+    manifest: Manifest,
+    schema: pa.Schema,
+    columns: list[str] | None = None,
+    with_keys: bool = False,
+) -> pa.Table:
+    """Materialise a manifest's rows in order.
+
+    Args:
+        objects: Where the packs live.
+        manifest: The rows to read (already windowed, if paging).
+        schema: The commit table's Arrow schema (data columns).
+        columns: Data columns to return (default: all, in schema order).
+        with_keys: Also return the two row-key columns.
+
+    Returns:
+        An Arrow table, one row per manifest row, in manifest order.
+    """
+    names = list(columns) if columns is not None else list(schema.names)
+    if with_keys:
+        names += list(KEY_COLUMNS)
+    out_schema = pa.schema([schema.field(n) for n in names if n in schema.names]
+                           + [pa.field(k, pa.int64()) for k in KEY_COLUMNS if with_keys])
+    if manifest.row_count == 0:
+        return out_schema.empty_table()
+    parts: list[pa.Table] = []
+    index = np.empty(manifest.row_count, dtype=np.int64)
+    row_offsets = np.cumsum(manifest.count) - manifest.count
+    base = 0
+    for p in np.unique(manifest.pack):
+        sel = manifest.pack == p
+        positions = expand_ranges(manifest.start[sel], manifest.count[sel])
+        logical = expand_ranges(row_offsets[sel], manifest.count[sel])
+        unique_pos, inverse = np.unique(positions, return_inverse=True)
+        path = str(objects.path("packs", manifest.packs[p]))
+        if not objects.exists("packs", manifest.packs[p]):
+            raise CorruptObject(f"row pack {manifest.packs[p]} is missing from the store", object_id=manifest.packs[p])
+        table, local = _read_pack_rows(path, unique_pos, names)
+        parts.append(_conform(table, out_schema, names))
+        index[logical] = base + local[inverse]
+        base += table.num_rows
+    combined = pa.concat_tables(parts) if len(parts) > 1 else parts[0]
+    if combined.num_rows == len(index) and (len(index) == 0 or (index[0] == 0 and np.all(np.diff(index) == 1))):
+        return combined.combine_chunks() if combined.num_rows else combined
+    return combined.take(pa.array(index))

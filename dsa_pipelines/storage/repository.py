@@ -1,0 +1,663 @@
+"""The version store: datasets, commits, refs and reads over objects + catalog.
+
+``Store`` is the one public entry point of the storage core. It never imports dagster.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import sqlalchemy as sa
+
+from . import export as exporting
+from .catalog import connect_catalog
+from .catalog.schema import datasets, reflog
+from .commits import (
+    commit_id,
+    find_by_prefix,
+    first_parents,
+    insert_commit,
+    load_commits,
+    table_content_id,
+    tree_id,
+)
+from .errors import (
+    AlreadyExists,
+    DatasetNotFound,
+    ImmutableRef,
+    InvalidInput,
+    RefConflict,
+    RevisionNotFound,
+    TableNotFound,
+)
+from .hashing import logical_schema
+from .ingest import IngestedTable, ingest_table, key_bytes
+from .manifest import Manifest
+from .models import (
+    Commit,
+    CommitResult,
+    Dataset,
+    LogEntry,
+    Ref,
+    ReflogEntry,
+    TableInfo,
+    TablePage,
+    TableResult,
+    utc_now,
+)
+from .names import validate_dataset_name, validate_ref_name, validate_table_name
+from .objects import ObjectStore
+from .reading import read_manifest
+from .readers import SourceTable, open_sources, source_from_frame
+from .refs import BRANCH, TAG, RefStore
+from .revisions import RevisionContext, resolve_revision
+
+DEFAULT_ROOT = "data/store"
+DRIFT_POLICIES = ("reject", "warn", "allow")
+MAX_COMMIT_ATTEMPTS = 5
+EXPORT_BATCH_ROWS = 256 * 1024
+
+Source = str | os.PathLike | pa.Table | object  # object: a pandas DataFrame
+
+
+def _dataset(row: sa.Row) -> Dataset:
+    return Dataset(row.name, row.description, tuple(json.loads(row.tags)), row.created_by, row.created_at,
+                   row.default_branch, row.drift_policy, json.loads(row.settings))
+
+
+class Store:
+    """A version store: immutable objects under ``root`` plus a SQL catalog.
+
+    Open one with :meth:`open`. Every method is safe to call from several processes at
+    once: objects are content-addressed and refs move only by compare-and-swap.
+    """
+
+    def __init__(self, root: Path, engine: sa.Engine) -> None:
+        self.root = root
+        self.engine = engine
+        self.objects = ObjectStore(root)
+        self.refs = RefStore(engine)
+        self._manifests: dict[str, Manifest] = {}
+
+    @classmethod
+    def open(cls, root: str | os.PathLike | None = None, catalog_url: str | None = None) -> Store:
+        """Open (creating if needed) the store.
+
+        Args:
+            root: Folder for objects; default ``$DSA_STORE_ROOT`` or ``data/store``.
+            catalog_url: SQLAlchemy URL of the catalog; default ``$DSA_CATALOG_URL`` or
+                a SQLite file ``<root>/catalog.db``.
+
+        Returns:
+            The store, with its catalog migrated to the current schema.
+        """
+        root_path = Path(root or os.environ.get("DSA_STORE_ROOT") or DEFAULT_ROOT).resolve()
+        root_path.mkdir(parents=True, exist_ok=True)
+        url = catalog_url or os.environ.get("DSA_CATALOG_URL") or f"sqlite:///{root_path / 'catalog.db'}"
+        return cls(root_path, connect_catalog(url))
+
+    def close(self) -> None:
+        """Release database connections."""
+        self.engine.dispose()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ----------------------------------------------------------------- datasets
+    def create_dataset(self, name: str, *, description: str = "", tags: Sequence[str] = (),
+                       created_by: str = "", drift_policy: str = "warn") -> Dataset:
+        """Create a dataset with branch ``main`` at an initial empty commit (version 0).
+
+        Raises:
+            InvalidName: the name breaks the naming rules.
+            AlreadyExists: a dataset of that name exists.
+        """
+        validate_dataset_name(name)
+        self._check_policy(drift_policy)
+        now = utc_now()
+        root = self._new_commit(name, {}, (), created_by, "Create dataset", now)
+        with self.engine.begin() as conn:
+            if conn.execute(sa.select(datasets.c.name).where(datasets.c.name == name)).first():
+                raise AlreadyExists(f"dataset {name!r} already exists", kind="dataset", name=name)
+            try:
+                conn.execute(datasets.insert().values(
+                    name=name, description=description, tags=json.dumps(list(tags)), created_by=created_by,
+                    created_at=now, default_branch="main", drift_policy=drift_policy, settings="{}"))
+            except sa.exc.IntegrityError as e:
+                raise AlreadyExists(f"dataset {name!r} already exists", kind="dataset", name=name) from e
+            insert_commit(conn, root)
+            self.refs.add_if_new(conn, name, "main", BRANCH, root.id, created_by, "create dataset")
+        return self.get_dataset(name)
+
+    def get_dataset(self, name: str) -> Dataset:
+        """Describe a dataset.
+
+        Raises:
+            DatasetNotFound: no such dataset.
+        """
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(datasets).where(datasets.c.name == name)).first()
+        if row is None:
+            raise DatasetNotFound(f"dataset {name!r} does not exist", kind="dataset", name=name)
+        return _dataset(row)
+
+    def list_datasets(self) -> list[Dataset]:
+        """All datasets, by name."""
+        with self.engine.connect() as conn:
+            return [_dataset(r) for r in conn.execute(sa.select(datasets).order_by(datasets.c.name))]
+
+    def update_dataset(self, name: str, *, description: str | None = None, tags: Sequence[str] | None = None,
+                       drift_policy: str | None = None, settings: Mapping | None = None) -> Dataset:
+        """Change a dataset's description, tags, drift policy or settings (only those given)."""
+        self.get_dataset(name)
+        values: dict = {}
+        if description is not None:
+            values["description"] = description
+        if tags is not None:
+            values["tags"] = json.dumps(list(tags))
+        if drift_policy is not None:
+            values["drift_policy"] = self._check_policy(drift_policy)
+        if settings is not None:
+            values["settings"] = json.dumps(dict(settings), sort_keys=True)
+        if values:
+            with self.engine.begin() as conn:
+                conn.execute(datasets.update().where(datasets.c.name == name).values(**values))
+        return self.get_dataset(name)
+
+    @staticmethod
+    def _check_policy(policy: str) -> str:
+        if policy not in DRIFT_POLICIES:
+            raise InvalidInput(f"drift policy {policy!r} is not one of {', '.join(DRIFT_POLICIES)}", policy=policy)
+        return policy
+
+    # ------------------------------------------------------------------ commits
+    def _new_commit(self, dataset: str, tables: Mapping[str, TableInfo], parents: tuple[str, ...], author: str,
+                    message: str, created_at: str | None = None, run_id: str | None = None,
+                    meta: Mapping | None = None) -> Commit:
+        created_at = created_at or utc_now()
+        tables = dict(sorted(tables.items()))
+        tree = tree_id(tables)
+        return Commit(
+            id=commit_id(tree, parents, author, message, created_at), dataset=dataset, parents=parents,
+            message=message, author=author, created_at=created_at, tree_id=tree,
+            row_count=sum(t.row_count for t in tables.values()), tables=tables, run_id=run_id, meta=dict(meta or {}),
+        )
+
+    def _sources(self, sources: Source | Sequence[Source] | Mapping[str, Source], table: str | None,
+                 sheets: Sequence[str] | None) -> list[SourceTable]:
+        if isinstance(sources, Mapping):
+            out: list[SourceTable] = []
+            for name, src in sources.items():
+                out.extend(self._sources(src, name, sheets))
+            return out
+        if isinstance(sources, (str, os.PathLike)):
+            return open_sources(sources, table=table, sheets=sheets)
+        if isinstance(sources, pa.Table) or type(sources).__name__ == "DataFrame":
+            if not table:
+                raise InvalidInput("a table name is needed for an Arrow table or DataFrame upload")
+            return [source_from_frame(table, sources)]
+        if isinstance(sources, Sequence):
+            if all(isinstance(s, (str, os.PathLike)) for s in sources):
+                return open_sources(list(sources), table=table, sheets=sheets)
+            raise InvalidInput("a list of sources must be file paths; name frames with a mapping {table: frame}")
+        raise InvalidInput(f"cannot commit a {type(sources).__name__}: give file paths, an Arrow table or a DataFrame")
+
+    def commit(
+        self,
+        dataset: str,
+        sources: Source | Sequence[Source] | Mapping[str, Source] | None = None,
+        *,
+        branch: str | None = None,
+        message: str = "",
+        author: str = "",
+        table: str | None = None,
+        sheets: Sequence[str] | None = None,
+        replace: bool = False,
+        remove_tables: Sequence[str] = (),
+        publish: bool = True,
+        run_id: str | None = None,
+        meta: Mapping | None = None,
+        max_attempts: int = MAX_COMMIT_ATTEMPTS,
+    ) -> CommitResult:
+        """Commit a snapshot of one or more tables onto a branch.
+
+        The upload replaces the tables it names and keeps the branch head's other tables
+        (``replace=True`` drops them instead; ``remove_tables`` drops named ones). If
+        another writer moves the branch meanwhile, the snapshot is re-parented onto the
+        new head and the move retried (at most ``max_attempts`` times).
+
+        Args:
+            dataset: The dataset.
+            sources: File path(s) (CSV, Excel, Parquet), an Arrow table or DataFrame
+                (needs ``table``), or a mapping {table name: path or frame}.
+            branch: Target branch (default: the dataset's default branch).
+            message: Commit message.
+            author: Who commits.
+            table: Table name for a single CSV/Parquet file or frame (default: file stem).
+            sheets: Excel sheets to take (default: all).
+            replace: Make the commit hold only the uploaded tables.
+            remove_tables: Tables to drop from the tree.
+            publish: Move the branch (True) or only create the commit for audit ("staged").
+            run_id: The Dagster run that made the commit (lineage).
+            meta: Extra JSON metadata recorded on the commit.
+            max_attempts: Compare-and-swap attempts before giving up.
+
+        Returns:
+            A CommitResult (status committed / staged / no_changes).
+
+        Raises:
+            DatasetNotFound, RevisionNotFound (branch missing), InvalidFile, InvalidName,
+            TableNotFound (removing an absent table), RefConflict (lost every attempt).
+        """
+        ds = self.get_dataset(dataset)
+        branch = validate_ref_name(branch or ds.default_branch, "branch")
+        self._branch(dataset, branch)
+        for name in remove_tables:
+            validate_table_name(name)
+        opened = self._sources(sources, table, sheets) if sources is not None else []
+        names = [s.name for s in opened]
+        for name in names:
+            validate_table_name(name)
+        if len(set(names)) != len(names):
+            raise InvalidInput(f"the upload names a table twice: {sorted(n for n in names if names.count(n) > 1)}")
+        if set(names) & set(remove_tables):
+            raise InvalidInput(f"tables {sorted(set(names) & set(remove_tables))} are both uploaded and removed")
+        ingested = [ingest_table(self.objects, self.engine, s) for s in opened]
+        return self._commit_tables(dataset, branch, ingested, message=message, author=author, replace=replace,
+                                   remove_tables=tuple(remove_tables), publish=publish, run_id=run_id, meta=meta,
+                                   max_attempts=max_attempts)
+
+    def _commit_tables(self, dataset: str, branch: str, ingested: list[IngestedTable], *, message: str,
+                       author: str, replace: bool, remove_tables: tuple[str, ...], publish: bool,
+                       run_id: str | None, meta: Mapping | None, max_attempts: int,
+                       extra_parents: tuple[str, ...] = ()) -> CommitResult:
+        for attempt in range(1, max_attempts + 1):
+            head_ref = self.refs.get(dataset, branch)
+            if head_ref is None:
+                raise RevisionNotFound(f"branch {branch!r} was deleted", kind="branch", name=branch)
+            head = self.get_commit(dataset, head_ref.commit_id)
+            tables = {} if replace else dict(head.tables)
+            for name in remove_tables:
+                if name not in tables:
+                    raise TableNotFound(
+                        f"cannot remove table {name!r}: {branch} has tables {sorted(head.tables) or 'none'}",
+                        kind="table", name=name)
+                del tables[name]
+            for it in ingested:
+                tables[it.info.name] = it.info
+            results = {
+                it.info.name: TableResult(
+                    it.info.name, it.rows, it.rows - it.reused_rows, it.reused_rows, it.stored_rows,
+                    changed=head.tables.get(it.info.name) is None
+                    or head.tables[it.info.name].content_id != it.info.content_id,
+                    schema=it.info.schema)
+                for it in ingested
+            }
+            removed = tuple(sorted(set(head.tables) - set(tables)))
+            if tree_id(dict(sorted(tables.items()))) == head.tree_id and not extra_parents:
+                return CommitResult("no_changes", dataset, branch, head.id, head.parents, results, (), attempt)
+            commit = self._new_commit(dataset, tables, (head.id, *extra_parents), author, message, run_id=run_id,
+                                      meta=meta)
+            try:
+                with self.engine.begin() as conn:
+                    insert_commit(conn, commit)
+                    if publish:
+                        self.refs.set_if_equals(conn, dataset, branch, head.id, commit.id, author,
+                                                f"commit: {message}" if message else "commit")
+            except RefConflict:
+                if attempt == max_attempts:
+                    raise
+                time.sleep(random.uniform(0.01, 0.05) * attempt)
+                continue
+            status = "committed" if publish else "staged"
+            return CommitResult(status, dataset, branch, commit.id, commit.parents, results, removed, attempt)
+        raise AssertionError("unreachable")
+
+    def publish(self, dataset: str, branch: str, commit_id: str, *, expected: str | None = None,
+                actor: str = "", reason: str = "publish") -> Ref:
+        """Move a branch to a (staged) commit by compare-and-swap.
+
+        Args:
+            expected: Where the branch must still point (default: the commit's first parent).
+
+        Raises:
+            RefConflict: the branch moved since.
+        """
+        commit = self.get_commit(dataset, commit_id)
+        expected = expected or (commit.parents[0] if commit.parents else None)
+        if expected is None:
+            raise InvalidInput(f"commit {commit.short_id} has no parent; give the expected branch head")
+        with self.engine.begin() as conn:
+            self.refs.set_if_equals(conn, dataset, branch, expected, commit.id, actor, reason)
+        return self.refs.get(dataset, branch)
+
+    def commit_rows(self, dataset: str, branch: str, source_revision: str, row_ids: np.ndarray, *,
+                    table: str | None = None, as_table: str | None = None, message: str = "", author: str = "",
+                    replace: bool = True, extra_parents: Sequence[str] = (), run_id: str | None = None,
+                    meta: Mapping | None = None) -> CommitResult:
+        """Commit a selection of rows of an existing table — no data is copied.
+
+        The new table references the source's stored rows (same row hashes), in the
+        order of ``row_ids`` (logical row ids of the source table).
+
+        Args:
+            source_revision: Where the rows come from.
+            row_ids: Logical row ids (int64) of the source table, in the order wanted.
+            table: Source table (default: the only one).
+            as_table: Name in the new commit (default: the source table's name).
+            replace: The new commit holds only this table (default) or keeps the branch's others.
+            extra_parents: Parents after the branch head (e.g. the source commit, for lineage).
+        """
+        name = as_table or self.table_info(dataset, source_revision, table).name
+        return self.commit_selections(dataset, branch, source_revision, {name: row_ids}, table=table,
+                                      message=message, author=author, replace=replace,
+                                      extra_parents=extra_parents, run_id=run_id, meta=meta)
+
+    def commit_selections(self, dataset: str, branch: str, source_revision: str,
+                          selections: Mapping[str, np.ndarray], *, table: str | None = None, message: str = "",
+                          author: str = "", replace: bool = True, extra_parents: Sequence[str] = (),
+                          run_id: str | None = None, meta: Mapping | None = None) -> CommitResult:
+        """Commit several row selections of one source table as tables of ONE commit — no data copied.
+
+        Like :meth:`commit_rows`, for several selections at once (e.g. a sample round's
+        rows and the union of all rounds so far).
+
+        Args:
+            source_revision: Where the rows come from.
+            selections: {table name in the new commit: logical row ids (int64) of the source table}.
+            table: Source table (default: the only one).
+            replace: The new commit holds only these tables (default) or keeps the branch's others.
+            extra_parents: Parents after the branch head (e.g. the source commit, for lineage).
+        """
+        info = self.table_info(dataset, source_revision, table)
+        ingested = [self._selected_table(info, validate_table_name(name), ids) for name, ids in selections.items()]
+        return self._commit_tables(dataset, validate_ref_name(branch), ingested, message=message, author=author,
+                                   replace=replace, remove_tables=(), publish=True, run_id=run_id, meta=meta,
+                                   max_attempts=MAX_COMMIT_ATTEMPTS, extra_parents=tuple(extra_parents))
+
+    def _selected_table(self, info: TableInfo, name: str, row_ids: np.ndarray) -> IngestedTable:
+        manifest = self._manifest(info.manifest_id).select(np.asarray(row_ids, dtype=np.int64))
+        keys = read_manifest(self.objects, manifest, info.schema, columns=[], with_keys=True)
+        logical = logical_schema(info.schema)
+        manifest_id = self.objects.put_bytes("manifests", manifest.to_bytes())
+        new_info = TableInfo(
+            name=name, row_count=manifest.row_count, manifest_id=manifest_id,
+            content_id=table_content_id(logical, manifest.row_count, _sha256(key_bytes(keys))),
+            schema=info.schema, columns=info.columns,
+            stats={"rows": manifest.row_count, "new_rows": 0, "reused_rows": manifest.row_count, "stored_rows": 0,
+                   "ranges": manifest.range_count},
+        )
+        return IngestedTable(new_info, manifest.row_count, manifest.row_count, 0)
+
+    # ---------------------------------------------------------------- revisions
+    def _revision_context(self, dataset: str) -> RevisionContext:
+        ds = self.get_dataset(dataset)
+        cache: dict[str, dict[str, str | None]] = {}
+
+        def chain(head: str) -> list[str]:
+            if "fp" not in cache:
+                with self.engine.connect() as conn:
+                    cache["fp"] = first_parents(conn, dataset)
+            out, cur = [], head
+            while cur is not None:
+                out.append(cur)
+                cur = cache["fp"].get(cur)
+            return out
+
+        def parents(cid: str) -> tuple[str, ...]:
+            return self.get_commit(dataset, cid).parents
+
+        def by_prefix(prefix: str) -> str:
+            with self.engine.connect() as conn:
+                return find_by_prefix(conn, dataset, prefix)
+
+        def reflog_values(name: str) -> list[tuple[str, str | None]]:
+            with self.engine.connect() as conn:
+                rows = conn.execute(
+                    sa.select(reflog.c.created_at, reflog.c.new_commit)
+                    .where(reflog.c.dataset == dataset, reflog.c.ref_name == name).order_by(reflog.c.id))
+                return [(r.created_at, r.new_commit) for r in rows]
+
+        def ref(name: str) -> str | None:
+            r = self.refs.get(dataset, name)
+            return r.commit_id if r else None
+
+        return RevisionContext(ref, ds.default_branch, by_prefix, parents, chain, reflog_values)
+
+    def resolve(self, dataset: str, revision: str | None = None) -> str:
+        """Resolve a revision (see :mod:`.revisions`) to a full commit id.
+
+        Raises:
+            DatasetNotFound, RevisionNotFound, AmbiguousRevision, InvalidInput.
+        """
+        ctx = self._revision_context(dataset)
+        return resolve_revision(ctx, revision or ctx.default_branch)
+
+    def get_commit(self, dataset: str, revision: str | None = None) -> Commit:
+        """The commit a revision names, with its tables."""
+        cid = revision if revision and len(revision) == 64 else self.resolve(dataset, revision)
+        with self.engine.connect() as conn:
+            found = load_commits(conn, [cid])
+        if cid not in found or found[cid].dataset != dataset:
+            raise RevisionNotFound(f"no commit {cid[:12]} in dataset {dataset!r}", kind="commit", name=cid)
+        return found[cid]
+
+    def list_tables(self, dataset: str, revision: str | None = None) -> list[TableInfo]:
+        """The tables of a commit with schema and row count."""
+        return list(self.get_commit(dataset, revision).tables.values())
+
+    def table_info(self, dataset: str, revision: str | None = None, table: str | None = None) -> TableInfo:
+        """One table of a commit (``table`` may be omitted when there is exactly one).
+
+        Raises:
+            TableNotFound: no such table, or several and none named.
+        """
+        commit = self.get_commit(dataset, revision)
+        if table is None:
+            if len(commit.tables) == 1:
+                return next(iter(commit.tables.values()))
+            raise TableNotFound(
+                f"commit {commit.short_id} of {dataset!r} has tables {sorted(commit.tables) or 'none'}; name one",
+                kind="table", name=None)
+        if table not in commit.tables:
+            raise TableNotFound(
+                f"commit {commit.short_id} of {dataset!r} has no table {table!r} "
+                f"(tables: {', '.join(sorted(commit.tables)) or 'none'})", kind="table", name=table)
+        return commit.tables[table]
+
+    def _manifest(self, manifest_id: str) -> Manifest:
+        if manifest_id not in self._manifests:
+            self._manifests[manifest_id] = Manifest.from_bytes(
+                self.objects.read_bytes("manifests", manifest_id), manifest_id)
+        return self._manifests[manifest_id]
+
+    def manifest(self, dataset: str, revision: str | None = None, table: str | None = None) -> Manifest:
+        """The manifest (row ranges) of a table of a commit."""
+        return self._manifest(self.table_info(dataset, revision, table).manifest_id)
+
+    def read_table(self, dataset: str, revision: str | None = None, table: str | None = None, *, offset: int = 0,
+                   limit: int | None = None, columns: Sequence[str] | None = None,
+                   with_keys: bool = False) -> TablePage:
+        """Rows of a table in upload order (``logical_row_id`` = position), paginated.
+
+        Args:
+            offset: First logical row id.
+            limit: At most this many rows (None: to the end).
+            columns: Columns to return (default all).
+            with_keys: Also return the 128-bit row keys (``__dsa_k1``, ``__dsa_k2``).
+
+        Returns:
+            A TablePage with the rows (Arrow) and the table's total row count.
+        """
+        if offset < 0 or (limit is not None and limit < 0):
+            raise InvalidInput(f"offset and limit must not be negative (got {offset}, {limit})")
+        info = self.table_info(dataset, revision, table)
+        if columns is not None:
+            missing = [c for c in columns if c not in info.schema.names]
+            if missing:
+                raise InvalidInput(f"table {info.name!r} has no column(s) {missing}; it has {info.schema.names}",
+                                   column=missing[0])
+        manifest = self._manifest(info.manifest_id).window(offset, limit)
+        rows = read_manifest(self.objects, manifest, info.schema, list(columns) if columns else None, with_keys)
+        return TablePage(rows, offset, info.row_count)
+
+    def iter_batches(self, dataset: str, revision: str | None = None, table: str | None = None,
+                     batch_rows: int = EXPORT_BATCH_ROWS) -> Iterator[pa.Table]:
+        """A table's rows as a stream of Arrow tables (bounded memory)."""
+        info = self.table_info(dataset, revision, table)
+        manifest = self._manifest(info.manifest_id)
+        for start in range(0, max(manifest.row_count, 1), batch_rows):
+            yield read_manifest(self.objects, manifest.window(start, batch_rows), info.schema)
+
+    def export(self, dataset: str, revision: str | None, path: str | os.PathLike, *, table: str | None = None,
+               format: str | None = None) -> Path:  # noqa: A002 — mirrors the user-facing option name
+        """Export a table to CSV/Parquet, or the whole commit to Excel (one sheet per table).
+
+        CSV and Excel exports neutralise cells a spreadsheet would run as formulas.
+
+        Returns:
+            The written path.
+        """
+        path = Path(path)
+        fmt = exporting.format_for(path, format)
+        commit = self.get_commit(dataset, revision)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.tmp")
+        try:
+            if fmt == "xlsx":
+                names = [table] if table else list(commit.tables)
+                for n in names:
+                    self.table_info(dataset, commit.id, n)
+                exporting.write_excel(((n, self.read_table(dataset, commit.id, n).table) for n in names), tmp)
+            else:
+                info = self.table_info(dataset, commit.id, table)
+                writer = exporting.write_csv if fmt == "csv" else exporting.write_parquet
+                writer(self.iter_batches(dataset, commit.id, info.name), info.schema, tmp)
+            os.replace(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
+        return path
+
+    def log(self, dataset: str, revision: str | None = None, limit: int | None = None) -> list[LogEntry]:
+        """First-parent history from a revision back to the root, newest first, with version numbers."""
+        ctx = self._revision_context(dataset)
+        head = resolve_revision(ctx, revision or ctx.default_branch)
+        chain = ctx.first_parent_chain(head)
+        shown = chain[:limit] if limit else chain
+        with self.engine.connect() as conn:
+            found = load_commits(conn, shown)
+        return [LogEntry(len(chain) - 1 - i, found[cid]) for i, cid in enumerate(shown)]
+
+    # --------------------------------------------------------------------- refs
+    def _branch(self, dataset: str, name: str) -> Ref:
+        """The branch, or a clear error if it is missing or is a tag."""
+        ref = self.refs.get(dataset, name)
+        if ref is None:
+            self.get_dataset(dataset)
+            raise RevisionNotFound(f"branch {name!r} does not exist in dataset {dataset!r}", kind="branch",
+                                   name=name)
+        if ref.kind == TAG:
+            raise ImmutableRef(f"{name!r} is a tag of dataset {dataset!r}; tags never move", dataset=dataset,
+                               name=name)
+        return ref
+
+    def branches(self, dataset: str) -> list[Ref]:
+        """The dataset's branches."""
+        self.get_dataset(dataset)
+        return self.refs.list(dataset, BRANCH)
+
+    def tags(self, dataset: str) -> list[Ref]:
+        """The dataset's tags."""
+        self.get_dataset(dataset)
+        return self.refs.list(dataset, TAG)
+
+    def _create_ref(self, dataset: str, name: str, kind: str, revision: str | None, actor: str,
+                    reason: str) -> Ref:
+        validate_ref_name(name, kind)
+        target = self.resolve(dataset, revision)
+        with self.engine.begin() as conn:
+            self.refs.add_if_new(conn, dataset, name, kind, target, actor, reason)
+        return self.refs.get(dataset, name)
+
+    def create_branch(self, dataset: str, name: str, revision: str | None = None, *, actor: str = "",
+                      reason: str = "") -> Ref:
+        """Create a branch at a revision (default: the default branch's head)."""
+        return self._create_ref(dataset, name, BRANCH, revision, actor, reason or f"branch from {revision or 'default'}")
+
+    def create_tag(self, dataset: str, name: str, revision: str | None = None, *, actor: str = "",
+                   reason: str = "") -> Ref:
+        """Create an immutable tag at a revision.
+
+        Raises:
+            ImmutableRef: the tag exists already (tags never move).
+        """
+        return self._create_ref(dataset, name, TAG, revision, actor, reason or "tag")
+
+    def delete_branch(self, dataset: str, name: str, *, actor: str = "", reason: str = "") -> None:
+        """Delete a branch (never the default branch)."""
+        ds = self.get_dataset(dataset)
+        ref = self._branch(dataset, name)
+        if name == ds.default_branch:
+            raise InvalidInput(f"branch {name!r} is the default branch of {dataset!r} and cannot be deleted")
+        with self.engine.begin() as conn:
+            self.refs.remove_if_equals(conn, dataset, name, ref.commit_id, actor, reason or "delete branch")
+
+    def reset_branch(self, dataset: str, branch: str, revision: str, *, actor: str = "", reason: str = "",
+                     expected: str | None = None) -> tuple[str, str]:
+        """Point a branch at an earlier (or any) revision — a rollback, recorded in the reflog.
+
+        Args:
+            expected: Only if the branch still points here (default: its current value).
+
+        Returns:
+            (old commit id, new commit id).
+        """
+        if not reason:
+            raise InvalidInput("a reset needs a reason (it is recorded in the reflog)")
+        self._branch(dataset, branch)
+        ref = self.refs.get(dataset, branch)
+        target = self.resolve(dataset, revision)
+        old = expected or ref.commit_id
+        with self.engine.begin() as conn:
+            self.refs.set_if_equals(conn, dataset, branch, old, target, actor, f"reset: {reason}")
+        return old, target
+
+    def reflog(self, dataset: str, ref: str | None = None, limit: int | None = None) -> list[ReflogEntry]:
+        """Moves of one ref (or all refs of the dataset), newest first."""
+        self.get_dataset(dataset)
+        return self.refs.reflog(dataset, ref, limit)
+
+    # --------------------------------------------- statistics (storage/statistics.py, stat_drift.py)
+    def find_commit(self, prefix: str) -> Commit:
+        """The one commit of any dataset whose id starts with ``prefix`` (see :mod:`.commit_lookup`)."""
+        from .commit_lookup import find_commit  # noqa: PLC0415
+
+        return find_commit(self, prefix)
+
+    def statistics(self, dataset: str, revision: str | None = None, table: str | None = None) -> dict:
+        """Per-table statistics of a commit, computed once and cached (see :mod:`.statistics`)."""
+        from .statistics import store_statistics  # noqa: PLC0415
+
+        return store_statistics(self, dataset, revision, table)
+
+    def stat_diff(self, dataset: str, revision: str | None = None, base: str | None = None):  # noqa: ANN201
+        """Statistical drift of a commit against ``base`` (default: first parent; see :mod:`.stat_drift`)."""
+        from .stat_drift import stat_diff  # noqa: PLC0415
+
+        return stat_diff(self, dataset, revision, base)
+
+
+def _sha256(data: bytes) -> bytes:
+    import hashlib
+
+    return hashlib.sha256(data).digest()
