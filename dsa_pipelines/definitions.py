@@ -7,10 +7,10 @@ resources are bound once.
 
 import dagster as dg
 
-from dsa_pipelines.defs import ingest, sampling, statistics
+from dsa_pipelines.defs import ingest, sampling, statistics, commit_sensors, landing, ref_jobs
 from dsa_pipelines.defs.resources import store_resource
 
-FEATURES = [ingest, sampling, statistics]
+FEATURES = [ingest, sampling, statistics, landing, commit_sensors, ref_jobs]
 
 defs = dg.Definitions.merge(
     *(feature.defs for feature in FEATURES),

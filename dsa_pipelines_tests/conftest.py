@@ -106,6 +106,14 @@ def catalog_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return request.getfixturevalue("postgres_url")
 
 
+@pytest.fixture(params=["sqlite-file", pytest.param("postgres", marks=pytest.mark.postgres)])
+def shared_catalog_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A catalog that several processes (or two opens) can share: SQLite file or PostgreSQL."""
+    if request.param == "sqlite-file":
+        return f"sqlite:///{tmp_path / 'catalog.db'}"
+    return request.getfixturevalue("postgres_url")
+
+
 @pytest.fixture
 def store(tmp_path: Path, catalog_url: str) -> Iterator[Store]:
     """An empty store on each backend, closed after the test."""

@@ -117,8 +117,7 @@ def _prepare(store: Store, config: IngestConfig) -> None:
                              created_by=config.author)
 
 
-@dg.op(out={"staged": dg.Out(dict, is_required=False, description="The staged commit (absent: no changes).")},
-       tags={"kind": "dsa"})
+@dg.op(out={"staged": dg.Out(dict, is_required=False, description="The staged commit (absent: no changes).")})
 def stage_upload(context: dg.OpExecutionContext, config: IngestConfig, store: StoreResource):  # noqa: ANN201
     """Write: commit the files as a commit no branch points to yet and register its partition."""
     opened = store.open()
@@ -149,8 +148,8 @@ def stage_upload(context: dg.OpExecutionContext, config: IngestConfig, store: St
                      "partition": key, "author": config.author}, "staged", metadata={"commit": key})
 
 
-@dg.op(tags={"kind": "dsa"})
-def audit_commit(context: dg.OpExecutionContext, staged: dict, store: StoreResource):  # noqa: ANN201
+@dg.op
+def audit_commit(staged: dict, store: StoreResource):  # noqa: ANN201
     """Audit: schema drift and expectations on the staged commit; fails if a blocking check failed."""
     opened = store.open()
     audits = [drift_audit(opened, staged["dataset"], staged["commit_id"]),
@@ -161,7 +160,7 @@ def audit_commit(context: dg.OpExecutionContext, staged: dict, store: StoreResou
     if blocking:
         head = opened.refs.get(staged["dataset"], staged["branch"])
         raise dg.Failure(
-            description=(f"audit failed ({'; '.join(a.description for a in blocking)}): branch "
+            description=(f"audit failed — {'; '.join(f'{a.check_name}: {a.description}' for a in blocking)} — branch "
                          f"{staged['dataset']}/{staged['branch']} stays at {head.commit_id[:12] if head else '?'}; "
                          f"commit {staged['partition']} is kept for inspection"),
             metadata={"failed checks": ", ".join(a.check_name for a in blocking), "commit": staged["partition"]},
@@ -170,7 +169,7 @@ def audit_commit(context: dg.OpExecutionContext, staged: dict, store: StoreResou
                                                           for a in audits)})
 
 
-@dg.op(tags={"kind": "dsa"})
+@dg.op
 def publish_commit(context: dg.OpExecutionContext, staged: dict, store: StoreResource):  # noqa: ANN201
     """Publish: move the branch to the audited commit by compare-and-swap."""
     opened = store.open()

@@ -71,7 +71,7 @@ class CreateBranchConfig(dg.Config):
     actor: str = Field(default="dagster", description=ACTOR_DESCRIPTION)
 
 
-@dg.op(name="create_branch", out=dg.Out(dg.Nothing))
+@dg.op(name="create_branch_ref", out=dg.Out(dg.Nothing))
 def create_branch_op(context: dg.OpExecutionContext, config: CreateBranchConfig, store: StoreResource) -> dg.Output:
     """Create the branch at the revision."""
     s = store.open()
@@ -97,7 +97,7 @@ class DeleteBranchConfig(dg.Config):
     actor: str = Field(default="dagster", description=ACTOR_DESCRIPTION)
 
 
-@dg.op(name="delete_branch", out=dg.Out(dg.Nothing))
+@dg.op(name="delete_branch_ref", out=dg.Out(dg.Nothing))
 def delete_branch_op(context: dg.OpExecutionContext, config: DeleteBranchConfig, store: StoreResource) -> dg.Output:
     """Delete the branch; its commits stay reachable through the reflog and other refs."""
     s = store.open()
@@ -126,7 +126,7 @@ class CreateTagConfig(dg.Config):
     actor: str = Field(default="dagster", description=ACTOR_DESCRIPTION)
 
 
-@dg.op(name="create_tag", out=dg.Out(dg.Nothing))
+@dg.op(name="create_tag_ref", out=dg.Out(dg.Nothing))
 def create_tag_op(context: dg.OpExecutionContext, config: CreateTagConfig, store: StoreResource) -> dg.Output:
     """Create the tag at the revision."""
     s = store.open()
@@ -152,7 +152,7 @@ class ResetBranchConfig(dg.Config):
     actor: str = Field(default="dagster", description=ACTOR_DESCRIPTION)
 
 
-@dg.op(name="reset_branch", out=dg.Out(dg.Nothing))
+@dg.op(name="reset_branch_ref", out=dg.Out(dg.Nothing))
 def reset_branch_op(context: dg.OpExecutionContext, config: ResetBranchConfig, store: StoreResource) -> dg.Output:
     """Move the branch (compare-and-swap); the old head stays in the reflog."""
     s = store.open()
@@ -178,7 +178,7 @@ class UpdateDatasetConfig(dg.Config):
         default=None, description="Schema drift against the branch head: reject the upload, warn, or allow.")
 
 
-@dg.op(name="update_dataset", out=dg.Out(dg.Nothing))
+@dg.op(name="update_dataset_settings", out=dg.Out(dg.Nothing))
 def update_dataset_op(context: dg.OpExecutionContext, config: UpdateDatasetConfig, store: StoreResource) -> dg.Output:
     """Change the dataset's description, tags or drift policy."""
     s = store.open()

@@ -1,8 +1,10 @@
 """Row identity: the canonical row encoding, row hashes and 128-bit row keys.
 
 A row's hash is SHA-256 over a canonical, injective byte encoding of every column's
-(name, logical type, value), columns ordered by name. The encoding is a format we keep
-forever; ``docs/hashing.md`` specifies it byte by byte (version :data:`ENCODING_VERSION`).
+(name, logical type, value), columns ordered by name: the schema id (a SHA-256 of the
+names and logical types) followed by each value, length-prefixed or ``N`` for NULL. The
+encoding is a format we keep forever; ``docs/hashing.md`` specifies it byte by byte
+(version :data:`ENCODING_VERSION`).
 
 Everything here is vectorised: values are canonicalised with ``pyarrow.compute``, the
 encoding and SHA-256 run as one DuckDB expression per row, and hashes are split into
@@ -47,7 +49,7 @@ RESERVED_PREFIX = "__dsa_"
 
 HASH_SIZE = 32
 _MAGIC = f"dsa-row/{ENCODING_VERSION}\n"
-_NAN = {pa.float16(): np.float16("nan"), pa.float32(): np.float32("nan"), pa.float64(): np.float64("nan")}
+_NAN = {pa.float32(): np.float32("nan"), pa.float64(): np.float64("nan")}  # quiet NaN, no payload
 _TIME_NS = {"s": 1_000_000_000, "ms": 1_000_000, "us": 1_000, "ns": 1}
 _MAX_DECIMAL_DIGITS = 38  # DuckDB's DECIMAL limit
 
@@ -341,6 +343,8 @@ def _value_text(column: pa.ChunkedArray, ltype: str, ref: str, name: str) -> tup
         return ints, f"CAST(CAST({ref} AS BIGINT) * {_TIME_NS[t.unit]} AS VARCHAR)"
     if ltype == "decimal":  # plain notation without trailing fractional zeros
         column = _decimal128(column, name)
+        if column.type.precision == column.type.scale:  # DuckDB writes .5 for DECIMAL(1,1)
+            text = rf"regexp_replace({text}, '^(-?)\.', '\10.')"
         if column.type.scale > 0:
             text = f"rtrim(rtrim({text}, '0'), '.')"
         return column, text

@@ -9,6 +9,7 @@ import json
 import os
 import random
 import time
+from dataclasses import replace
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
@@ -387,13 +388,14 @@ class Store:
 
     def _selected_table(self, info: TableInfo, name: str, row_ids: np.ndarray) -> IngestedTable:
         manifest = self._manifest(info.manifest_id).select(np.asarray(row_ids, dtype=np.int64))
-        keys = read_manifest(self.objects, manifest, info.schema, columns=[], with_keys=True)
+        rows = read_manifest(self.objects, manifest, info.schema, with_keys=True)
         logical = logical_schema(info.schema)
         manifest_id = self.objects.put_bytes("manifests", manifest.to_bytes())
+        columns = tuple(replace(c, nulls=rows.column(c.name).null_count) for c in info.columns)
         new_info = TableInfo(
             name=name, row_count=manifest.row_count, manifest_id=manifest_id,
-            content_id=table_content_id(logical, manifest.row_count, _sha256(key_bytes(keys))),
-            schema=info.schema, columns=info.columns,
+            content_id=table_content_id(logical, manifest.row_count, _sha256(key_bytes(rows))),
+            schema=info.schema, columns=columns,
             stats={"rows": manifest.row_count, "new_rows": 0, "reused_rows": manifest.row_count, "stored_rows": 0,
                    "ranges": manifest.range_count},
         )

@@ -1,4 +1,5 @@
-"""The four sampling methods, run in DuckDB over a commit's rows.
+"""The four sampling methods over a commit's rows: DuckDB for filters, orderings and top-n,
+vectorised numpy for per-stratum selection. No Python loop over rows.
 
 Randomness never comes from a generator's state: every row gets a uniform key
 ``u = splitmix64(row id, stream)`` where the stream is derived from the sample's seed
@@ -25,6 +26,7 @@ from dataclasses import dataclass, field
 import duckdb
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from .errors import InvalidInput
 from .sample_filters import quote_identifier, render_sql
@@ -90,6 +92,28 @@ class Population:
         self.base = data.append_column(RID, rid) if data is not None and data.num_columns else pa.table({RID: rid})
         self.row_count = row_count
         self.con = duckdb.connect()
+        self._codes: dict[tuple[str, ...], np.ndarray] = {}
+
+    def codes(self, columns: tuple[str, ...]) -> np.ndarray:
+        """A stratum code per row (below ``max(4 * rows, 2**20)``) for a combination of columns.
+
+        Null is a value of its own. Codes combine per-column value indexes (Arrow
+        ``index_in``) in mixed radix, made dense with ``np.unique`` only when they grow large.
+        """
+        if columns not in self._codes:
+            limit = max(4 * self.row_count, 1 << 20)
+            code, radix = np.zeros(self.row_count, dtype=np.int64), 1
+            for name in columns:
+                col = self.base.column(name)
+                values = pc.unique(col)
+                index = pc.index_in(col, value_set=values, skip_nulls=False).fill_null(len(values))
+                code = code * (len(values) + 1) + index.to_numpy().astype(np.int64)
+                radix *= len(values) + 1
+                if radix > limit:
+                    uniq, inverse = np.unique(code, return_inverse=True)
+                    code, radix = inverse.astype(np.int64).reshape(-1), len(uniq)
+            self._codes[columns] = code
+        return self._codes[columns]
 
     def close(self) -> None:
         """Release the DuckDB connection."""
@@ -110,8 +134,8 @@ class Population:
                 bad weights (naming how many rows and examples).
         """
         stream = round_stream(seed, bound.number)
-        view = self.base.append_column(KEY, pa.array(uniform_keys(np.arange(self.row_count), stream))) \
-            .append_column(AVAIL, pa.array(~taken))
+        keys = uniform_keys(np.arange(self.row_count), stream)
+        view = self.base.append_column(KEY, pa.array(keys)).append_column(AVAIL, pa.array(~taken))
         try:
             self.con.unregister("r")
         except duckdb.Error:
@@ -121,15 +145,19 @@ class Population:
         if bound.filter is not None:
             sql, params = render_sql(bound.filter.node)
             cond = f"{cond} AND {sql}"
-        ctx = _Round(self.con, bound, cond, params, allow_smaller, stream)
+        ctx = _Round(self, bound, cond, params, allow_smaller, stream, keys, ~taken)
         return {"random": ctx.random, "weighted": ctx.weighted, "stratified": ctx.stratified,
                 "systematic": ctx.systematic}[bound.spec.method]()
 
 
 class _Round:
-    def __init__(self, con: duckdb.DuckDBPyConnection, bound: BoundRound, cond: str, params: list,
-                 allow_smaller: bool, stream: int) -> None:
-        self.con, self.bound, self.spec = con, bound, bound.spec
+    """One round's draw: the eligible-row condition, the keys, and the four methods."""
+
+    def __init__(self, population: Population, bound: BoundRound, cond: str, params: list,
+                 allow_smaller: bool, stream: int, keys: np.ndarray, avail: np.ndarray) -> None:
+        self.con, self.codes, self.base = population.con, population.codes, population.base
+        self.bound, self.spec = bound, bound.spec
+        self.keys, self.avail = keys, avail
         self.cond, self.params, self.allow_smaller, self.stream = cond, params, allow_smaller, stream
         self.warnings: list[str] = []
 
@@ -200,24 +228,33 @@ class _Round:
                        f'ORDER BY ln("{KEY}") / {w} DESC, "{RID}" LIMIT {n}')
         return self.done(ids, self.requested(positive), eligible, positive_weight_rows=positive)
 
-    def stratified(self) -> Draw:
-        cols = ", ".join(quote_identifier(c) for c in self.spec.strata)
-        got = self.con.execute(f'SELECT min("{RID}") AS sid, count(*) AS n FROM r WHERE {self.cond} '
-                               f"GROUP BY {cols} ORDER BY sid", self.params).fetchnumpy()
-        sid, sizes = np.asarray(got["sid"], np.int64), np.asarray(got["n"], np.int64)
-        eligible = int(sizes.sum())
-        take, requested = self.allocate(sizes, eligible, sid, cols)
-        alloc = pa.table({"sid": sid, "take": take})
-        self.con.register("alloc", alloc)
-        ids = self.ids(
-            f'SELECT x."{RID}" FROM (SELECT "{RID}", min("{RID}") OVER w AS sid, '
-            f'row_number() OVER (w ORDER BY "{KEY}", "{RID}") AS rn FROM r WHERE {self.cond} '
-            f"WINDOW w AS (PARTITION BY {cols})) x JOIN alloc a ON x.sid = a.sid WHERE x.rn <= a.take")
-        self.con.unregister("alloc")
-        return self.done(ids, requested, eligible, strata=len(sid), allocation=self.spec.allocation,
-                         per_stratum=self.stratum_table(sid, sizes, take, cols))
+    def eligible_ids(self) -> np.ndarray:
+        """Logical row ids of the eligible rows, ascending (the filter runs in DuckDB)."""
+        if self.bound.filter is None:
+            return np.flatnonzero(self.avail)
+        mask = np.zeros(len(self.avail), dtype=bool)
+        mask[self.ids(f'SELECT "{RID}" FROM r WHERE {self.cond}')] = True
+        return np.flatnonzero(mask)
 
-    def allocate(self, sizes: np.ndarray, eligible: int, sid: np.ndarray, cols: str) -> tuple[np.ndarray, int]:
+    def stratified(self) -> Draw:
+        elig = self.eligible_ids()
+        codes = self.codes(self.spec.strata)[elig]
+        # strata present, ordered by their first eligible row (sid): a data-determined order
+        first = np.full(int(codes.max(initial=-1)) + 1, np.iinfo(np.int64).max, dtype=np.int64)
+        np.minimum.at(first, codes, elig)
+        present = np.flatnonzero(first != np.iinfo(np.int64).max)
+        present = present[np.argsort(first[present], kind="stable")]
+        local = np.zeros(len(first), dtype=np.int64)
+        local[present] = np.arange(len(present))
+        lc = local[codes]
+        sid = first[present]
+        sizes = np.bincount(lc, minlength=len(present)).astype(np.int64)
+        take, requested = self.allocate(sizes, len(elig), sid)
+        chosen = _smallest_per_group(lc, self.keys[elig], elig, take, sizes)
+        return self.done(elig[chosen], requested, len(elig), strata=len(sid), allocation=self.spec.allocation,
+                         per_stratum=self.stratum_table(sid, sizes, take))
+
+    def allocate(self, sizes: np.ndarray, eligible: int, sid: np.ndarray) -> tuple[np.ndarray, int]:
         spec = self.spec
         if spec.allocation == "fixed":
             take = np.full(len(sizes), max(int(spec.per_stratum), spec.min_per_stratum), dtype=np.int64)
@@ -240,25 +277,24 @@ class _Round:
             if spec.min_per_stratum:
                 need += f" / min_per_stratum={spec.min_per_stratum}"
             first = int(np.flatnonzero(short)[0])
-            values = self.con.execute(f'SELECT {cols} FROM r WHERE "{RID}" = ?', [int(sid[first])]).fetchone()
             self.fail_or_warn(
                 f"{int(short.sum())} stratum/strata have fewer eligible rows than they need ({need}), e.g. "
-                f"stratum {dict(zip(self.spec.strata, values, strict=True))!r} has {int(sizes[first])} rows but "
+                f"stratum {self.stratum_values(sid[first:first + 1])[0]!r} has {int(sizes[first])} rows but "
                 f"needs {int(take[first])}", strata_short=int(short.sum()))
             take = np.minimum(take, sizes)
         return take, requested
 
-    def stratum_table(self, sid: np.ndarray, sizes: np.ndarray, take: np.ndarray, cols: str) -> list[dict] | str:
+    def stratum_values(self, row_ids: np.ndarray) -> list[dict]:
+        """The strata columns' values at some logical rows, as JSON-able dicts."""
+        rows = self.base.select(list(self.spec.strata)).take(pa.array(row_ids, pa.int64())).to_pylist()
+        return [{c: _jsonable(v) for c, v in row.items()} for row in rows]
+
+    def stratum_table(self, sid: np.ndarray, sizes: np.ndarray, take: np.ndarray) -> list[dict] | str:
         """Per stratum: values, eligible rows, rows taken (only for a readable number of strata)."""
         if len(sid) > MAX_RECORDED_STRATA:
             return f"{len(sid)} strata (details recorded for at most {MAX_RECORDED_STRATA})"
-        self.con.register("alloc_rows", pa.table({"sid": sid, "eligible": sizes, "take": take}))
-        rows = self.con.execute(f'SELECT {cols}, a.eligible, a.take FROM alloc_rows a JOIN r ON r."{RID}" = a.sid '
-                                "ORDER BY a.sid").fetchall()
-        self.con.unregister("alloc_rows")
-        k = len(self.spec.strata)
-        return [{"stratum": {c: _jsonable(v) for c, v in zip(self.spec.strata, row[:k], strict=True)},
-                 "eligible": int(row[k]), "drawn": int(row[k + 1])} for row in rows]
+        return [{"stratum": values, "eligible": int(n), "drawn": int(t)}
+                for values, n, t in zip(self.stratum_values(sid), sizes, take, strict=True)]
 
     def systematic(self) -> Draw:
         order = f"{quote_identifier(self.spec.order_by)} NULLS LAST, " if self.spec.order_by else ""
@@ -280,6 +316,27 @@ class _Round:
             positions = np.minimum(np.floor(start + np.arange(n) * k).astype(np.int64), max(eligible - 1, 0))
         return self.done(ordered[positions], requested, eligible, interval=k, start=start,
                          order_by=self.spec.order_by or "logical_row_id")
+
+
+def _smallest_per_group(group: np.ndarray, keys: np.ndarray, tie: np.ndarray, take: np.ndarray,
+                        sizes: np.ndarray) -> np.ndarray:
+    """Positions of the ``take[g]`` rows with the smallest (key, tie) in every group ``g``.
+
+    Exact, without sorting every row: only rows whose key is below a per-group threshold
+    (a generous binomial upper bound for the ``take[g]``-th smallest uniform key) are
+    sorted; a group with too few such rows falls back to all its rows.
+    """
+    limit = np.where(take > 0, (take + 4 * np.sqrt(take) + 16) / np.maximum(sizes, 1), -1.0)
+    cand = np.flatnonzero(keys < limit[group])
+    short = (np.bincount(group[cand], minlength=len(take)) < take)
+    if short.any():
+        limit[short] = 2.0
+        cand = np.flatnonzero(keys < limit[group])
+    order = cand[np.lexsort((tie[cand], keys[cand], group[cand]))]
+    ordered_groups = group[order]
+    starts = np.searchsorted(ordered_groups, np.arange(len(take)))
+    rank = np.arange(len(order)) - starts[ordered_groups]
+    return order[rank < take[ordered_groups]]
 
 
 def _jsonable(value: object) -> object:

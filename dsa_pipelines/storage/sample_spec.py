@@ -149,6 +149,8 @@ def _check_round(i: int, r: SampleRound) -> None:
     if isinstance(r.min_per_stratum, bool) or not isinstance(r.min_per_stratum, int) or r.min_per_stratum < 0:
         raise _bad(i, f"min_per_stratum must be a whole number of at least 0, got {r.min_per_stratum!r}",
                    option="min_per_stratum")
+    if r.allocation not in ALLOCATIONS:
+        raise _bad(i, f"unknown allocation {r.allocation!r}; choose {' or '.join(ALLOCATIONS)}", option="allocation")
     sizes = [n for n in ("size", "fraction", "step", "per_stratum") if getattr(r, n) is not None]
     allowed = {"random": {"size", "fraction"}, "weighted": {"size", "fraction"},
                "systematic": {"size", "fraction", "step"},
@@ -160,9 +162,6 @@ def _check_round(i: int, r: SampleRound) -> None:
         raise _bad(i, f"method {r.method!r}{extra} needs exactly one of {how}; got {', '.join(sizes) or 'none'}",
                    option=(wrong or sizes or ["size"])[0])
     if r.method == "stratified":
-        if r.allocation not in ALLOCATIONS:
-            raise _bad(i, f"unknown allocation {r.allocation!r}; choose {' or '.join(ALLOCATIONS)}",
-                       option="allocation")
         if not r.strata:
             raise _bad(i, "a stratified round needs strata (one or more columns)", option="strata")
     else:

@@ -177,35 +177,30 @@ def compute_statistics(table, commit_id: str, name: str, logical_types: dict[str
     logical = {f.name: (logical_types or {}).get(f.name) or logical_type(f.type) for f in table.schema}
     rows = table.num_rows
     exact = rows <= exact_distinct_max_rows
+    texts = [f.name for f in table.schema if kind_of(logical[f.name]) == "text"]
+    text_set = set(texts)
     con = connect({_RELATION: table})
     try:
-        agg = aggregate(con, _RELATION, [(f.name, logical[f.name]) for f in table.schema], exact)
-        texts = [f.name for f in table.schema if kind_of(logical[f.name]) == "text"]
-        text = text_summaries(con, _RELATION, texts) if texts else {}
+        found = aggregate(con, _RELATION, [(f.name, logical[f.name]) for f in table.schema if f.name not in text_set],
+                          exact)
+        found |= text_summaries(con, _RELATION, texts) if texts else {}
     finally:
         con.close()
     columns = []
     for f in table.schema:
-        a, kind = agg[f.name], kind_of(logical[f.name])
-        count = int(a["count"])
-        values: dict = {"name": f.name, "type": str(f.type), "logical": logical[f.name], "kind": kind,
-                        "count": count, "nulls": rows - count, "null_rate": (rows - count) / rows if rows else 0.0}
+        a, kind = dict(found[f.name]), kind_of(logical[f.name])
+        count = int(a.pop("count"))
         quantiles, deciles = quantile_fields(a.pop("quantiles", None))
+        values: dict = {"name": f.name, "type": str(f.type), "logical": logical[f.name], "kind": kind,
+                        "count": count, "nulls": rows - count, "null_rate": (rows - count) / rows if rows else 0.0,
+                        "distinct_exact": exact or kind == "text", **a}
         if kind == "numeric":
-            values["quantiles"] = quantiles
+            values["quantiles"] = quantiles and {k: _plain(v) for k, v in quantiles.items()}
         if kind in ("numeric", "temporal"):
             values["deciles"] = deciles
-        if kind == "text":
-            values.update(text.get(f.name, {"distinct": 0, "top_values": (), "numeric_values": 0}))
-        else:
-            values["distinct_exact"] = exact
-        values.update({k: v for k, v in a.items() if k != "count"})
-        if values.get("distinct") is not None:
-            values["distinct"] = min(int(values["distinct"]), count)
-        clean = {k: (_plain(v) if not isinstance(v, (dict, tuple)) else v) for k, v in values.items()}
-        if clean.get("quantiles"):
-            clean["quantiles"] = {k: _plain(v) for k, v in clean["quantiles"].items()}
-        columns.append(ColumnStatistics(**clean))
+        values["distinct"] = min(int(values["distinct"]), count)
+        columns.append(ColumnStatistics(**{k: v if isinstance(v, (dict, tuple)) else _plain(v)
+                                           for k, v in values.items()}))
     return TableStatistics(commit_id, name, rows, int(table.nbytes), tuple(columns), utc_now(),
                            round(time.perf_counter() - started, 6))
 

@@ -163,7 +163,8 @@ def test_drift_reject_blocks_publish_and_keeps_the_commit(harness: Harness) -> N
     assert not check.passed and check.severity == dg.AssetCheckSeverity.ERROR and check.partition == key
     report = check.metadata["drift report"].value
     assert "| customers | email | column removed |" in report and "| customers | segment | column added |" in report
-    assert {e.step_key for e in result.get_step_skipped_events()} == {"publish_commit"}
+    assert {e.step_key for e in result.get_step_success_events()} == {"stage_upload"}
+    assert result.get_failed_step_keys() == {"audit_commit"}
     message = _failure(result)
     assert "audit failed" in message and f"stays at {before[:12]}" in message and key in message
 
@@ -260,9 +261,9 @@ def test_publish_loses_a_race_cleanly(harness: Harness) -> None:
                                   publish=False)
     harness.store.commit("customers", harness.csv("c3.csv", CUSTOMERS.head(1)), table="customers")  # moves main
     moved = harness.head()
-    context = dg.build_op_context(resources={"store": StoreResource(root=str(harness.tmp / "store"))},
-                                  instance=harness.instance)
-    with pytest.raises(dg.Failure, match="moved since .* was staged"):
+    resources = {"store": StoreResource(root=str(harness.tmp / "store"))}
+    with dg.build_op_context(resources=resources, instance=harness.instance) as context, \
+            pytest.raises(dg.Failure, match="moved since .* was staged"):
         list(ingest.publish_commit(context, {"dataset": "customers", "branch": "main", "author": "t",
                                              "commit_id": staged.commit_id, "partition": staged.short_id}))
     assert harness.head() == moved
@@ -275,10 +276,9 @@ def test_checks_can_re_audit_an_existing_partition(harness: Harness) -> None:
     before, result = _drifting_upload(harness, "reject")
     key = harness.tags(result)[ingest.COMMIT_TAG]
     resource = StoreResource(root=str(harness.tmp / "store"))
-    reaudit = dg.define_asset_job("reaudit", selection=dg.AssetSelection.checks_for_assets("commit"),
-                                  partitions_def=ingest.commits_partitions)
+    reaudit = dg.define_asset_job("reaudit", selection=dg.AssetSelection.checks_for_assets("commit"))
     defs = dg.Definitions.merge(ingest.defs, dg.Definitions(jobs=[reaudit], resources={"store": resource}))
-    run = defs.resolve_job_def("reaudit").execute_in_process(instance=harness.instance, partition_key=key,
+    run = defs.resolve_job_def("reaudit").execute_in_process(instance=harness.instance, tags={"dagster/partition": key},
                                                              raise_on_error=False)
     checks = _checks(run)
     assert not checks[DRIFT_CHECK].passed and checks[DRIFT_CHECK].severity == dg.AssetCheckSeverity.ERROR

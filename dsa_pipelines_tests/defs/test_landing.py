@@ -40,6 +40,7 @@ def landing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     root = tmp_path / "landing"
     root.mkdir()
     monkeypatch.setenv(LANDING_DIR_ENV, str(root))
+    monkeypatch.setenv("DSA_EXPECTATIONS_DIR", str(tmp_path / "no-suites"))  # hermetic: no repo suites
     return root
 
 

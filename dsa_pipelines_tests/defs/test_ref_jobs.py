@@ -33,9 +33,15 @@ def store_root(tmp_path: Path) -> Path:
     return root
 
 
+def op_config(job: dg.JobDefinition, config: dict) -> dict:
+    """Run config for a one-step ref job."""
+    [step] = job.graph.node_dict
+    return {"ops": {step: {"config": config}}}
+
+
 def run(job: dg.JobDefinition, config: dict, root: Path, instance: dg.DagsterInstance) -> dg.ExecuteInProcessResult:
     return job.execute_in_process(
-        run_config={"ops": {job.name: {"config": config}}},
+        run_config=op_config(job, config),
         resources={"store": StoreResource(root=str(root))},
         instance=instance,
         raise_on_error=False,
@@ -174,7 +180,7 @@ def test_reset_branch_bad_config(store_root: Path, instance: dg.DagsterInstance,
 def test_reset_branch_reason_is_required_config() -> None:
     with pytest.raises(dg.DagsterInvalidConfigError, match="reason"):
         ref_jobs.reset_branch.execute_in_process(
-            run_config={"ops": {"reset_branch": {"config": {"dataset": "d", "branch": "main", "revision": "v1"}}}},
+            run_config=op_config(ref_jobs.reset_branch, {"dataset": "d", "branch": "main", "revision": "v1"}),
             resources={"store": StoreResource(root="unused")})
 
 
@@ -195,7 +201,7 @@ def test_update_dataset_bad_config(store_root: Path, instance: dg.DagsterInstanc
         run(ref_jobs.update_dataset, {"dataset": "nope", "description": "x"}, store_root, instance))
     with pytest.raises(dg.DagsterInvalidConfigError, match="drift_policy"):
         ref_jobs.update_dataset.execute_in_process(
-            run_config={"ops": {"update_dataset": {"config": {"dataset": "customers", "drift_policy": "maybe"}}}},
+            run_config=op_config(ref_jobs.update_dataset, {"dataset": "customers", "drift_policy": "maybe"}),
             resources={"store": StoreResource(root=str(store_root))}, instance=instance)
     with Store.open(store_root) as s:
         assert s.get_dataset("customers").drift_policy == "warn"

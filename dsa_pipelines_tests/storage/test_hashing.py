@@ -125,6 +125,7 @@ def every_type_table() -> pa.Table:
         "t64": pa.array([0, 1, 86399999999999, 5, 6, 7, 8, 9, 10, 11, None], pa.time64("ns")),
         "dec": pa.array([D("1.50"), D("-0.05"), D("0"), D("100"), D("-123.45"), D("0.001"),
                          D("99999.999"), D("1"), D("10"), D("-10.10"), None], pa.decimal128(8, 3)),
+        "dec33": pa.array([D("0.5"), D("-0.5"), D("0"), D("-0.001"), D("0.999")] * 2 + [None], pa.decimal128(3, 3)),
         "dec0": pa.array([D("100"), D("-5"), D("0")] * 3 + [D("7"), None], pa.decimal128(5, 0)),
         "bin": pa.array([b"", b"\x00", b"\xff\x01", b"ab", b"N", b"c", b"d", b"e", b"f", b"g", None]),
         "fsb": pa.array([b"ab", b"\x00\x00"] * 5 + [None], pa.binary(2)),
@@ -150,6 +151,10 @@ def test_matches_the_documented_encoding_on_random_rows() -> None:
         "bits": pa.array(rng.integers(0, 2**63, n, dtype=np.int64).view(np.float64)),
         "s": pa.array(["".join(map(chr, rng.integers(32, 0x2FF, rng.integers(0, 9)))) for _ in range(n)]),
         "t": pa.array(rng.integers(-(2**62), 2**62, n), pa.timestamp("us")),
+        "tz": pa.array(rng.integers(-(2**40), 2**40, n), pa.timestamp("ms", tz="America/New_York")),
+        "dec": pa.array([D(int(x)).scaleb(-6) for x in rng.integers(-(10**15), 10**15, n)], pa.decimal128(18, 6)),
+        "tm": pa.array(rng.integers(0, 86_400_000_000, n), pa.time64("us")),
+        "bin": pa.array([rng.bytes(int(k)) for k in rng.integers(0, 5, n)]),
     })
     assert hashes(table) == reference_hash(hashing.canonicalize(table))
 

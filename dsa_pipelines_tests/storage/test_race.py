@@ -28,21 +28,14 @@ def _writer(root: str, url: str, seed: int, barrier, results) -> None:  # noqa: 
         store.close()
 
 
-@pytest.fixture(params=["sqlite-file", "postgres"])
-def shared_catalog(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite-file":
-        return f"sqlite:///{tmp_path / 'catalog.db'}"
-    return request.getfixturevalue("postgres_url")
-
-
-def test_concurrent_commits_all_land_in_history(tmp_path: Path, shared_catalog: str):
+def test_concurrent_commits_all_land_in_history(tmp_path: Path, shared_catalog_url: str):
     root = str(tmp_path / "store")
-    with Store.open(root, shared_catalog) as store:
+    with Store.open(root, shared_catalog_url) as store:
         store.create_dataset("race")
     ctx = mp.get_context("spawn")
     barrier = ctx.Barrier(WRITERS)
     results = ctx.Queue()
-    procs = [ctx.Process(target=_writer, args=(root, shared_catalog, seed, barrier, results)) for seed in range(WRITERS)]
+    procs = [ctx.Process(target=_writer, args=(root, shared_catalog_url, seed, barrier, results)) for seed in range(WRITERS)]
     for p in procs:
         p.start()
     outcomes = [results.get(timeout=180) for _ in procs]
@@ -51,7 +44,7 @@ def test_concurrent_commits_all_land_in_history(tmp_path: Path, shared_catalog: 
     assert not [o for o in outcomes if o[0] == "error"], outcomes
     landed = {o[2] for o in outcomes if o[0] == "ok"}
     assert landed, outcomes
-    with Store.open(root, shared_catalog) as store:
+    with Store.open(root, shared_catalog_url) as store:
         history = store.log("race")
         ids = [e.commit.id for e in history]
         # every commit that reported success is on main's first-parent history: none lost

@@ -6,7 +6,8 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from dsa_pipelines.storage import AlreadyExists, InvalidInput, NotFound, Store
+from dsa_pipelines.storage import AlreadyExists, CorruptObject, InvalidInput, NotFound, Store
+from dsa_pipelines.storage.sample_records import PlannedRound, reserve
 from dsa_pipelines.storage.sampling import (
     SampleRound,
     SampleSpec,
@@ -212,3 +213,31 @@ def test_a_branch_that_is_not_a_sample_is_not_taken_over(store: Store, source: s
         draw_sample(store, spec("mine", rounds=(SampleRound("random", size=5),)))
     with pytest.raises(InvalidInput, match="invalid branch name"):
         draw_sample(store, spec("bad name", rounds=(SampleRound("random", size=5),)))
+
+
+# ----------------------------------------------------------------------------- failures while writing
+def test_a_failure_while_writing_rolls_the_branch_back(store: Store, source: str) -> None:
+    # Random rounds read no column, so the draw succeeds; writing the commits needs the
+    # source's stored rows, which are gone: the first round commit fails.
+    for pack in (store.root / "objects" / "packs").rglob("*.parquet"):
+        pack.unlink()
+    with pytest.raises(CorruptObject):
+        draw_sample(store, spec(rounds=(SampleRound("random", size=5), SampleRound("random", size=5))))
+    assert store.refs.get("pay", "samples/audit") is None
+    assert list_samples(store, "pay") == []
+    [run] = sampling_runs(store, "pay")
+    assert run.status == "failed" and "CorruptObject" in run.error and run.finished_at
+    assert [r.reason for r in store.reflog("pay", "samples/audit")][:1] == ["sampling run failed"]
+
+
+def test_round_numbers_are_claimed_once(store: Store, source: str) -> None:
+    draw_sample(store, spec(rounds=(SampleRound("random", size=5),)))
+    planned = [PlannedRound(2, "random", {}, 1, 1, 1, 1, "0" * 64, {}, ())]
+    args = dict(dataset="pay", name="audit", branch="samples/audit", source_commit=source, table="payments",
+                seed=1, params={}, new_sample=False, planned=planned, warnings=[], dagster_run_id=None, author="")
+    reserve(store.engine, **args)
+    with pytest.raises(AlreadyExists, match="continued by another run meanwhile"):
+        reserve(store.engine, **args)
+    with pytest.raises(AlreadyExists):  # the name is taken too
+        reserve(store.engine, **{**args, "new_sample": True, "planned": [
+            PlannedRound(9, "random", {}, 1, 1, 1, 1, "0" * 64, {}, ())]})

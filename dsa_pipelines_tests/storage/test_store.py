@@ -171,3 +171,12 @@ def test_commit_rows_references_existing_rows(store: Store):
     # the same selection again is no change
     again = store.commit_rows("s", "samples/one", source, np.array([50, 3, 99]), as_table="picked")
     assert again.status == "no_changes"
+
+
+def test_selected_rows_have_their_own_null_counts(store: Store):
+    store.create_dataset("n")
+    store.commit("n", people(100), table="t")  # amount is null on every 7th row
+    store.commit_rows("n", "main", "main", np.array([0, 7, 3]), as_table="picked", replace=False)
+    cols = {c.name: c for c in store.table_info("n", "main", "picked").columns}
+    assert cols["amount"].nulls == 2
+    assert {c.name: c for c in store.table_info("n", "main", "t").columns}["amount"].nulls == 15

@@ -1,0 +1,242 @@
+"""End to end through a real ``dagster dev``: launch ``ingest`` over GraphQL, then drop a
+file into the landing folder and watch the sensors ingest and archive it.
+
+The server runs in its own process session with a temporary ``DAGSTER_HOME`` (the
+repository's ``dagster.yaml``), store and landing folder; the fixture kills the whole
+process group (SIGTERM, then SIGKILL) whatever the test's outcome.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+import dagster as dg
+import pytest
+from dagster_graphql import DagsterGraphQLClient
+
+from dsa_pipelines.defs.ingest import ingest_run_tags
+from dsa_pipelines.storage import Store
+
+REPO = Path(__file__).resolve().parents[2]
+DAGSTER = Path(os.environ.get("VIRTUAL_ENV") or REPO / ".venv") / "bin" / "dagster"
+STARTUP_TIMEOUT = 120
+RUN_TIMEOUT = 120
+STOP_TIMEOUT = 20
+T = TypeVar("T")
+
+pytestmark = pytest.mark.slow
+
+
+@dataclass
+class Server:
+    """A running ``dagster dev`` and the folders it uses."""
+
+    process: subprocess.Popen
+    port: int
+    home: Path
+    store_root: Path
+    landing: Path
+    log: Path
+
+    @property
+    def client(self) -> DagsterGraphQLClient:
+        return DagsterGraphQLClient("127.0.0.1", port_number=self.port, timeout=60)
+
+    def log_tail(self, lines: int = 60) -> str:
+        return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+
+    def graphql(self, query: str, variables: dict | None = None) -> dict:
+        body = json.dumps({"query": query, "variables": variables or {}}).encode()
+        request = urllib.request.Request(f"http://127.0.0.1:{self.port}/graphql", data=body,
+                                         headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return json.loads(response.read())["data"]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait(what: str, check: Callable[[], T | None], timeout: float, server: Server, every: float = 1.0) -> T:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            pytest.fail(f"dagster dev exited ({server.process.returncode}) while waiting for {what}:\n"
+                        f"{server.log_tail()}")
+        value = check()
+        if value:
+            return value
+        time.sleep(every)
+    pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}; dagster dev log:\n{server.log_tail()}")
+
+
+def _session_pids(sid: int) -> list[int]:
+    """Processes still alive in the server's session (some may have left its process group)."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if os.getsid(int(entry.name)) == sid:
+                    pids.append(int(entry.name))
+            except (ProcessLookupError, PermissionError):
+                continue
+    return pids
+
+
+def _stop(process: subprocess.Popen) -> None:
+    """SIGTERM the server's process group, then SIGKILL whatever is left of its session."""
+    sid = process.pid
+    try:
+        os.killpg(sid, signal.SIGTERM)
+    except ProcessLookupError:
+        pass
+    try:
+        process.wait(timeout=STOP_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        pass
+    deadline = time.monotonic() + STOP_TIMEOUT
+    while _session_pids(sid) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    for pid in _session_pids(sid):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    try:
+        process.wait(timeout=STOP_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        os.killpg(sid, signal.SIGKILL)
+        process.wait(timeout=STOP_TIMEOUT)
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[Server]:
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    shutil.copy(REPO / "dagster.yaml", home / "dagster.yaml")
+    port = _free_port()
+    env = {
+        **os.environ,
+        "DAGSTER_HOME": str(home),
+        "DSA_STORE_ROOT": str(tmp_path / "store"),
+        "DSA_LANDING_DIR": str(tmp_path / "landing"),
+        "DSA_EXPECTATIONS_DIR": str(tmp_path / "expectations"),
+        "DSA_LANDING_INTERVAL_SECONDS": "2",
+        "DSA_CATALOG_SENSOR_INTERVAL_SECONDS": "2",
+    }
+    env.pop("DSA_CATALOG_URL", None)
+    log = tmp_path / "dagster-dev.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [str(DAGSTER), "dev", "-h", "127.0.0.1", "-p", str(port), "-w", "workspace.yaml"],
+            cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            start_new_session=True)
+    srv = Server(process, port, home, tmp_path / "store", tmp_path / "landing", log)
+    try:
+        yield srv
+    finally:
+        _stop(process)
+        assert _session_pids(process.pid) == [], "dagster dev left processes behind"
+
+
+def _answers(server: Server) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{server.port}/server_info", timeout=5) as response:
+            return response.status == 200
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def _location_loaded(server: Server) -> bool:
+    data = server.graphql("{ workspaceOrError { ... on Workspace { locationEntries { name loadStatus "
+                          "locationOrLoadError { __typename } } } } }")
+    entries = data["workspaceOrError"]["locationEntries"]
+    if any(e["locationOrLoadError"] and e["locationOrLoadError"]["__typename"] == "PythonError" for e in entries):
+        pytest.fail(f"the code location failed to load: {server.graphql(LOAD_ERROR)}")
+    return bool(entries) and all(e["loadStatus"] == "LOADED" and e["locationOrLoadError"] for e in entries)
+
+
+LOAD_ERROR = ("{ workspaceOrError { ... on Workspace { locationEntries { locationOrLoadError { "
+              "... on PythonError { message stack } } } } } }")
+
+RUNS_WITH_TAG = """
+query ($key: String!, $value: String!) {
+  runsOrError(filter: {tags: [{key: $key, value: $value}]}) { ... on Runs { results { runId status } } }
+}"""
+
+
+def _run_finished(server: Server, run_id: str) -> dg.DagsterRunStatus | None:
+    status = server.client.get_run_status(run_id)
+    return status if status in (dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE,
+                                dg.DagsterRunStatus.CANCELED) else None
+
+
+def _head(server: Server, dataset: str) -> str | None:
+    if not (server.store_root / "catalog.db").exists():
+        return None
+    with Store.open(server.store_root) as store:
+        try:
+            return store.resolve(dataset, "main")
+        except Exception:  # noqa: BLE001 — the dataset may not exist yet
+            return None
+
+
+def test_ingest_over_graphql_then_through_the_landing_folder(server: Server, tmp_path: Path) -> None:
+    started = time.monotonic()
+    _wait("the webserver to answer", lambda: _answers(server), STARTUP_TIMEOUT, server)
+    _wait("the code location to load", lambda: _location_loaded(server), STARTUP_TIMEOUT, server)
+
+    # 1. Launch the ingest job from a GraphQL client, as the launchpad would.
+    upload = tmp_path / "customers.csv"
+    upload.write_text("id,name\n1,alice\n2,bob\n")
+    run_id = server.client.submit_job_execution(
+        "ingest", run_config={"ops": {"stage_upload": {"config": {"dataset": "customers", "paths": [str(upload)]}}}},
+        tags=ingest_run_tags("customers"))
+    status = _wait("the ingest run", lambda: _run_finished(server, run_id), RUN_TIMEOUT, server)
+    assert status == dg.DagsterRunStatus.SUCCESS, server.log_tail()
+    first = _head(server, "customers")
+    with Store.open(server.store_root) as store:
+        assert store.read_table("customers", "main", "customers").total == 2
+
+    # 2. Drop a corrected file into the landing folder: the sensors ingest and archive it.
+    dropped = server.landing / "customers" / "customers.csv"
+    dropped.parent.mkdir(parents=True)
+    dropped.write_text("id,name\n1,alice\n2,bob\n3,carol\n")
+    second = _wait("the landing run to move main", lambda: (h := _head(server, "customers")) != first and h,
+                   RUN_TIMEOUT, server)
+    [run] = server.graphql(RUNS_WITH_TAG, {"key": "dsa/landing_file", "value": "customers/customers.csv"}
+                           )["runsOrError"]["results"]
+    assert run["status"] == "SUCCESS"
+    archived = _wait("the file to be archived",
+                     lambda: [p for p in (server.landing / ".archive").rglob("*customers.csv")]
+                     if (server.landing / ".archive").exists() else None, RUN_TIMEOUT, server)
+    assert archived[0].read_text().endswith("3,carol\n") and not dropped.exists()
+    with Store.open(server.store_root) as store:
+        assert store.read_table("customers", "main", "customers").total == 3
+        assert store.get_commit("customers", second).parents == (first,)
+
+    # 3. The commit partitions sensor registered both commits as partitions.
+    keys = _wait("the commits partitions", lambda: (k := _partitions(server)) >= {first[:12], second[:12]} and k,
+                 RUN_TIMEOUT, server)
+    assert {first[:12], second[:12]} <= keys
+    assert time.monotonic() - started < 170
+
+
+def _partitions(server: Server) -> set[str]:
+    data = server.graphql(
+        "{ assetNodes(assetKeys: [{path: [\"commit\"]}]) { partitionKeys } }")
+    return set(data["assetNodes"][0]["partitionKeys"]) if data["assetNodes"] else set()
