@@ -47,7 +47,7 @@ from dsa_pipelines.defs.commit_metadata import (
 )
 from dsa_pipelines.defs.partitions import commits_partitions, partition_key
 from dsa_pipelines.defs.resources import StoreResource
-from dsa_pipelines.storage import DatasetNotFound, DsaError, InvalidFile, RefConflict, Store
+from dsa_pipelines.storage import DatasetNotFound, DsaError, InvalidFile, RefConflict, RevisionNotFound, Store
 from dsa_pipelines.storage.names import validate_dataset_name, validate_ref_name
 from dsa_pipelines.storage.readers import open_sources
 
@@ -110,6 +110,9 @@ def _prepare(store: Store, config: IngestConfig) -> None:
     except DatasetNotFound:
         if not config.create_dataset_if_missing:
             raise
+        if config.branch != "main":
+            raise RevisionNotFound(f"branch {config.branch!r} does not exist: dataset {config.dataset!r} is new and "
+                                   "would have only branch 'main'", kind="branch", name=config.branch) from None
         # Read the files once before creating anything, so a bad file leaves no dataset behind.
         open_sources(config.paths, table=config.table, sheets=config.sheets or None)
         files = ", ".join(Path(p).name for p in config.paths)

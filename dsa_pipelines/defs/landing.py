@@ -119,6 +119,22 @@ def _sidecar_text(root: Path, relative: PurePosixPath) -> str | None:
     return path.read_text(encoding="utf-8") if path.exists() else None
 
 
+def _take(context: dg.SensorEvaluationContext, root: Path, relative: PurePosixPath) -> dg.RunRequest | str:
+    """Claim a stable file and make its run request, or quarantine it (returns a note)."""
+    try:
+        target = landing_target(relative, _sidecar_text(root, relative))
+        landing_config(target, root / relative)
+    except (DsaError, UnicodeDecodeError, pydantic.ValidationError) as e:
+        reason = str(e) if isinstance(e, DsaError) else f"{relative}: {e}\n{CONVENTION}"
+        return f"quarantined {relative} -> {quarantine(root, relative, reason).relative_to(root)}"
+    base = f"{target.dataset}/{target.branch}/{relative.name}/{file_sha256(root / relative)}"
+    run_key = _free_run_key(context.instance, root, base)
+    c = claim(root, relative, {"run_key": run_key, "dataset": target.dataset, "branch": target.branch,
+                               "options": target.options})
+    context.log.info(f"{relative}: requested ingest onto {target.dataset}@{target.branch} (run key {run_key})")
+    return _run_request(c)
+
+
 @dg.sensor(
     job_name=ingest_job.name,
     minimum_interval_seconds=interval_seconds(),
@@ -136,6 +152,7 @@ def landing_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
     previous = json.loads(context.cursor)["files"] if context.cursor else {}
     current = scan(root)
     stable = set(stable_files(previous, current))
+    # Claimed files whose run does not exist (e.g. the daemon stopped before launching it).
     requests = [_run_request(c) for c in claims(root) if not _runs_with(context.instance, TAG_CLAIM, c.id)]
     notes: list[str] = []
     for rel in sorted(stable):
@@ -144,29 +161,24 @@ def landing_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
         if is_sidecar(relative) or (sidecar in current and sidecar not in stable):
             continue  # options wait for their file; a file waits for its options to settle
         if len(requests) >= MAX_CLAIMS_PER_TICK:
-            break
+            break  # the rest stay stable in the cursor and are taken next tick
         try:
-            target = landing_target(relative, _sidecar_text(root, relative))
-            landing_config(target, root / relative)
-        except (DsaError, UnicodeDecodeError, pydantic.ValidationError) as e:
-            dest = quarantine(root, relative, str(e) if isinstance(e, DsaError) else f"{rel}: {e}\n{CONVENTION}")
-            notes.append(f"quarantined {rel} -> {dest.relative_to(root)}")
+            taken = _take(context, root, relative)
+        except FileNotFoundError:
+            context.log.info(f"{rel} disappeared before it could be taken")
+            continue
+        if isinstance(taken, str):
+            notes.append(taken)
+            context.log.warning(taken)
         else:
-            base = f"{target.dataset}/{target.branch}/{relative.name}/{file_sha256(root / relative)}"
-            run_key = _free_run_key(context.instance, root, base)
-            c = claim(root, relative, {"run_key": run_key, "dataset": target.dataset, "branch": target.branch,
-                                       "options": target.options})
-            requests.append(_run_request(c))
-            context.log.info(f"{rel}: requested ingest onto {target.dataset}@{target.branch} (run key {run_key})")
+            requests.append(taken)
         current.pop(rel, None)
         current.pop(sidecar, None)
-    for note in notes:
-        context.log.warning(note)
     cursor = json.dumps({"files": current}, sort_keys=True)
     if requests:
         return dg.SensorResult(run_requests=requests, cursor=cursor)
-    waiting = len(current) - len(stable)
-    reason = "; ".join(notes) or (f"{waiting} file(s) still changing" if waiting > 0 else "no new stable files")
+    waiting = len(set(current) - stable)
+    reason = "; ".join(notes) or (f"{waiting} file(s) still changing" if waiting else "no new stable files")
     return dg.SensorResult(skip_reason=reason, cursor=cursor)
 
 

@@ -80,7 +80,7 @@ class SampleConfig(dg.Config):
     author: str = Field(default="dagster", description="Who draws (commit author, sampling record).")
 
 
-@dg.op(name="sample", out=dg.Out(dg.Nothing))
+@dg.op(name="draw_sample", out=dg.Out(dg.Nothing))
 def sample_op(context: dg.OpExecutionContext, config: SampleConfig, store: StoreResource) -> dg.Output:
     """Draw the rounds, commit each on samples/<name>, register the commits as partitions."""
     spec = SampleSpec(
@@ -142,7 +142,7 @@ class SampleColumnsConfig(dg.Config):
                                                       "distinct values.")
 
 
-@dg.op(name="sample_columns", out=dg.Out(dg.Nothing))
+@dg.op(name="describe_sample_columns", out=dg.Out(dg.Nothing))
 def sample_columns_op(context: dg.OpExecutionContext, config: SampleColumnsConfig,
                       store: StoreResource) -> dg.Output:
     """Show every column with type, nulls, distinct count and (few) distinct values."""

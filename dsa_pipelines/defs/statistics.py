@@ -174,12 +174,11 @@ def commit_profile(context: dg.AssetExecutionContext, config: ProfileConfig,
 
 head_assets_job = dg.define_asset_job(
     HEAD_ASSETS_JOB, selection=dg.AssetSelection.assets(commit_statistics, commit_profile),
-    partitions_def=commits_partitions,
     description="Statistics (with the drift check) and the profiling report of one commit partition — "
                 "requested for every new branch head.")
 
 refresh_job = dg.define_asset_job(
-    REFRESH_JOB, selection=dg.AssetSelection.assets(commit_statistics), partitions_def=commits_partitions,
+    REFRESH_JOB, selection=dg.AssetSelection.assets(commit_statistics),
     description="Statistics (with the drift check) of one commit partition.")
 
 

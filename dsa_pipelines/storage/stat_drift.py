@@ -9,7 +9,7 @@ distinct-count change, and a distribution-drift measure —
   both sides' top values plus an "other" bucket: ``½ Σ |q − p|``.
 
 Bin and category counts come from one vectorised DuckDB aggregate per side
-(``histogram`` over a bin-assignment expression). Each column gets a verdict (ok,
+(values unpivoted and binned against a table of each column's baseline edges). Each column gets a verdict (ok,
 moderate, significant; "schema" for added, removed or re-typed columns; "n/a" when a
 side has too few rows) from :class:`DriftThresholds`, which a dataset may override in
 its settings (``{"drift_thresholds": {...}}``). Markdown rendering is in
@@ -23,9 +23,11 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields, replace
 from typing import TYPE_CHECKING
 
+import pyarrow as pa
+
 from .errors import InvalidInput
 from .statistics import ColumnStatistics, TableStatistics, store_statistics
-from .stats_queries import batches, connect, ident, projection
+from .stats_queries import UNPIVOT_BATCH, VALUE_TYPE, axis, batches, connect, unpivot
 
 if TYPE_CHECKING:
     from .models import Commit
@@ -34,7 +36,6 @@ if TYPE_CHECKING:
 LEVELS = ("ok", "moderate", "significant")
 SEVERITY = {"significant": 4, "moderate": 3, "schema": 2, "n/a": 1, "ok": 0}
 PSI_EPSILON = 1e-4
-MAX_EXPRESSIONS = 256
 MEASURES = {"numeric": "psi", "temporal": "psi", "text": "tvd", "boolean": "tvd"}
 
 
@@ -199,10 +200,6 @@ def tvd(base: list[int], new: list[int]) -> float:
     return 0.5 * sum(abs(b / nb - n / nn) for b, n in zip(base, new, strict=True))
 
 
-def _sql_text(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
 def _plan(before: ColumnStatistics, after: ColumnStatistics) -> tuple[str, object] | None:
     """How a column is measured: ("psi", bin edges) or ("tvd", categories), or None."""
     if before.kind in ("numeric", "temporal"):
@@ -214,34 +211,58 @@ def _plan(before: ColumnStatistics, after: ColumnStatistics) -> tuple[str, objec
     return None
 
 
-def _expressions(index: int, column: str, logical: str, how: tuple[str, object]) -> tuple[str, str]:
-    """(projection, aggregate) SQL of one column: the value as ``v{index}``, then its histogram.
+def _bin_counts(con, names: list[str], logical: str, plans: dict[str, tuple]) -> dict[str, dict]:  # noqa: ANN001
+    """Histogram of numeric/temporal columns of one logical type over their baseline bins.
 
-    Numeric/temporal values map to bin ``i`` = the first baseline edge they do not exceed
-    (``len(edges)`` above the last); text values map to themselves if they are among the
-    categories, else NULL (counted as "other" from the column's non-null count).
+    A value's bin is the number of edges below it (bin 0: at most the first edge). The
+    columns are unpivoted and joined with an Arrow table of their edges, so the query
+    stays the same size however many columns there are.
     """
-    v = f"v{index}"
-    if how[0] == "psi":
-        whens = " ".join(f"WHEN {v} <= CAST({e!r} AS DOUBLE) THEN {i}" for i, e in enumerate(how[1]))
-        return (f"{projection(column, logical)} AS {v}",
-                f"histogram(CASE {whens} WHEN {v} IS NOT NULL THEN {len(how[1])} END)")
-    listed = ", ".join(_sql_text(c) for c in how[1])
-    aggregate = f"histogram(CASE WHEN {v} IN ({listed}) THEN {v} END)" if listed else "histogram(NULL::VARCHAR)"
-    return f"CAST({ident(column)} AS VARCHAR) AS {v}", aggregate
-
-
-def _counts(table, stats: TableStatistics, plans: dict[str, tuple]) -> dict[str, dict]:
-    """{column: {bin or category: count}} for one side, in one aggregate query per batch."""
-    logical = {c.name: c.logical for c in stats.columns}
     out: dict[str, dict] = {}
+    for batch in batches(names, lambda _: 1, UNPIVOT_BATCH):
+        con.register("edges", pa.table({"col": pa.array(range(len(batch)), pa.int32()),
+                                        "edges": pa.array([plans[n][1] for n in batch], pa.list_(pa.float64()))}))
+        finite = "WHERE isfinite(u.x)" if logical == "float" else ""
+        rows = con.sql(
+            f"SELECT u.col, len(list_filter(e.edges, lambda v: v < {axis('u.x', logical)})) AS bin, count(*) "
+            f"FROM {unpivot('t', batch, VALUE_TYPE[logical])} u JOIN edges e ON e.col = CAST(u.col AS INTEGER) "
+            f"{finite} GROUP BY ALL").fetchall()
+        con.unregister("edges")
+        for col, b, n in rows:
+            out.setdefault(batch[int(col)], {})[int(b)] = int(n)
+    return out
+
+
+def _category_counts(con, names: list[str], plans: dict[str, tuple]) -> dict[str, dict]:  # noqa: ANN001
+    """Occurrences of each listed category of text columns (unpivoted, joined with the categories)."""
+    out: dict[str, dict] = {}
+    for batch in batches(names, lambda _: 1, UNPIVOT_BATCH):
+        pairs = [(i, c) for i, n in enumerate(batch) for c in plans[n][1]]
+        con.register("wanted", pa.table({"col": pa.array([i for i, _ in pairs], pa.int32()),
+                                         "val": pa.array([c for _, c in pairs], pa.string())}))
+        rows = con.sql(
+            f"SELECT u.col, u.x, count(*) FROM {unpivot('t', batch, 'VARCHAR')} u "
+            f"JOIN wanted w ON w.col = CAST(u.col AS INTEGER) AND w.val = u.x GROUP BY ALL").fetchall()
+        con.unregister("wanted")
+        for col, val, n in rows:
+            out.setdefault(batch[int(col)], {})[val] = int(n)
+    return out
+
+
+def _counts(table: pa.Table, stats: TableStatistics, plans: dict[str, tuple]) -> dict[str, dict]:
+    """{column: {bin or category: count}} for one side: one query per value type (and batch)."""
+    logical = {c.name: c.logical for c in stats.columns}
+    families: dict[str, list[str]] = {}
+    for name, how in plans.items():
+        families.setdefault(logical[name] if how[0] == "psi" else "string", []).append(name)
+    out: dict[str, dict] = {name: {} for name in plans}
     con = connect({"t": table})
     try:
-        for batch in batches(list(plans), lambda _: 1, MAX_EXPRESSIONS):
-            sql = [_expressions(i, name, logical[name], plans[name]) for i, name in enumerate(batch)]
-            row = con.sql(f"SELECT {', '.join(a for _, a in sql)} FROM (SELECT {', '.join(p for p, _ in sql)} FROM t)"
-                          ).fetchall()[0]
-            out.update({name: dict(h or {}) for name, h in zip(batch, row, strict=True)})
+        for family, names in families.items():
+            if family == "string":
+                out.update(_category_counts(con, names, plans))
+            else:
+                out.update(_bin_counts(con, names, family, plans))
     finally:
         con.close()
     return out
@@ -258,8 +279,12 @@ def _column(before: ColumnStatistics | None, after: ColumnStatistics | None) -> 
     """The drift skeleton of a column (no measure yet)."""
     if before is None or after is None:
         col = after or before
-        return ColumnDrift(col.name, col.kind, "added" if before is None else "removed",
-                           (before and before.logical, after and after.logical), verdict="schema",
+
+        def pair(field: str) -> tuple:
+            return tuple(getattr(side, field) if side is not None else None for side in (before, after))
+
+        return ColumnDrift(col.name, col.kind, "added" if before is None else "removed", pair("logical"),
+                           pair("null_rate"), pair("mean"), (None, None), pair("distinct"), verdict="schema",
                            reasons=("column added" if before is None else "column removed",))
     change = "same" if before.logical == after.logical else "retyped" if before.kind == after.kind else "rekinded"
     median = (before.quantiles or {}).get("p50"), (after.quantiles or {}).get("p50")

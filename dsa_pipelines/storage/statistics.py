@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass, fields
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
+import pyarrow as pa
 import sqlalchemy as sa
 
 from .catalog.schema import commit_tables, commits
@@ -156,12 +157,12 @@ class TableStatistics:
                    data["seconds"])
 
 
-def compute_statistics(table, commit_id: str, name: str, logical_types: dict[str, str] | None = None, *,
+def compute_statistics(table: pa.Table, commit_id: str, name: str, logical_types: dict[str, str] | None = None, *,
                        exact_distinct_max_rows: int = EXACT_DISTINCT_MAX_ROWS) -> TableStatistics:
     """Compute statistics of an Arrow table in DuckDB (nothing is stored).
 
     Args:
-        table: The rows (``pyarrow.Table``).
+        table: The rows.
         commit_id: Recorded in the result.
         name: Table name, recorded in the result.
         logical_types: {column: logical type}; default derived from the Arrow schema.

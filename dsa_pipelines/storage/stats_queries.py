@@ -23,7 +23,7 @@ KINDS = {
     "string": "text", "bool": "boolean",
 }
 # logical type -> the SQL type its values are unpivoted as (one query per distinct type)
-_VALUE_TYPE = {
+VALUE_TYPE = {
     "int": "HUGEINT", "float": "DOUBLE", "decimal": "DOUBLE", "date": "DATE", "timestamp": "TIMESTAMP",
     "timestamptz": "TIMESTAMPTZ", "time": "TIME", "bool": "BOOLEAN", "binary": "BLOB", "string": "VARCHAR",
 }
@@ -45,25 +45,13 @@ def ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def _axis(x: str, logical: str) -> str:
+def axis(x: str, logical: str) -> str:
     """``x`` (a value of the logical type) as the DOUBLE axis quantiles and drift bins use."""
     if logical in ("int", "float", "decimal"):
         return f"CAST({x} AS DOUBLE)"
     if logical == "date":
         return f"CAST(epoch_us(CAST({x} AS TIMESTAMP)) AS DOUBLE)"
     return f"CAST(epoch_us({x}) AS DOUBLE)"
-
-
-def projection(column: str, logical: str) -> str:
-    """A DOUBLE expression of a numeric/temporal column: the axis quantiles and bins use.
-
-    Numbers are themselves (non-finite floats become NULL); dates, times and
-    timestamps are microseconds since the epoch (midnight for times).
-    """
-    c = ident(column)
-    if logical == "float":
-        return f"CASE WHEN isfinite({c}) THEN CAST({c} AS DOUBLE) END"
-    return _axis(c, logical)
 
 
 def connect(tables: dict[str, pa.Table]) -> duckdb.DuckDBPyConnection:
@@ -96,20 +84,20 @@ def _aggregates(logical: str, exact_distinct: bool) -> list[tuple[str, str]]:
     out = [("count", "count(*)"),
            ("distinct", "count(DISTINCT x)" if exact_distinct else "approx_count_distinct(x)")]
     if kind == "numeric":
-        d = _axis("x", logical)
+        d = axis("x", logical)
         out += [("min", f"min(x){finite}"), ("max", f"max(x){finite}"), ("mean", f"avg({d}){finite}"),
                 ("stddev", f"stddev_samp({d}){finite}"), ("quantiles", f"quantile_cont({d}, {_PROBS}){finite}"),
                 ("zeros", "count_if(x = 0)")]
         if logical == "float":
             out.append(("non_finite", "count_if(NOT isfinite(x))"))
     elif kind == "temporal":
-        out += [("min", "min(x)"), ("max", "max(x)"), ("quantiles", f"quantile_cont({_axis('x', logical)}, {_PROBS})")]
+        out += [("min", "min(x)"), ("max", "max(x)"), ("quantiles", f"quantile_cont({axis('x', logical)}, {_PROBS})")]
     elif kind == "boolean":
         out += [("true_count", "count_if(x)"), ("false_count", "count_if(NOT x)")]
     return out
 
 
-def _unpivot(relation: str, columns: Sequence[str], value_type: str) -> str:
+def unpivot(relation: str, columns: Sequence[str], value_type: str) -> str:
     """``(col, x)`` rows of the non-null values of ``columns``; ``col`` is the column's position."""
     select = ", ".join(f'CAST({ident(c)} AS {value_type}) AS "{i}"' for i, c in enumerate(columns))
     return f"(UNPIVOT (SELECT {select} FROM {ident(relation)}) ON COLUMNS(*) INTO NAME col VALUE x)"
@@ -143,13 +131,13 @@ def aggregate(con: duckdb.DuckDBPyConnection, relation: str, columns: Sequence[t
     out: dict[str, dict[str, object]] = {name: _defaults(logical) for name, logical in columns}
     families: dict[str, list[str]] = {}
     for name, logical in columns:
-        if logical in _VALUE_TYPE and logical != "string":
+        if logical in VALUE_TYPE and logical != "string":
             families.setdefault(logical, []).append(name)
     for logical, names in families.items():
         fields = _aggregates(logical, exact_distinct)
         for batch in batches(names, lambda _: 1, UNPIVOT_BATCH):
             sql = (f"SELECT col, {', '.join(expr for _, expr in fields)} "
-                   f"FROM {_unpivot(relation, batch, _VALUE_TYPE[logical])} GROUP BY col")
+                   f"FROM {unpivot(relation, batch, VALUE_TYPE[logical])} GROUP BY col")
             for col, *values in con.sql(sql).fetchall():
                 out[batch[int(col)]].update(zip((f for f, _ in fields), values, strict=True))
     return out
@@ -173,7 +161,7 @@ def _value_counts(relation: str, columns: Sequence[str]) -> str:
         return " UNION ALL ".join(
             f"SELECT {i} AS col, CAST({ident(c)} AS VARCHAR) AS val, count(*) AS n FROM {ident(relation)} "
             f"WHERE {ident(c)} IS NOT NULL GROUP BY val" for i, c in enumerate(columns))
-    return f"SELECT col, x AS val, count(*) AS n FROM {_unpivot(relation, columns, 'VARCHAR')} GROUP BY col, val"
+    return f"SELECT col, x AS val, count(*) AS n FROM {unpivot(relation, columns, 'VARCHAR')} GROUP BY col, val"
 
 
 def text_summaries(con: duckdb.DuckDBPyConnection, relation: str,

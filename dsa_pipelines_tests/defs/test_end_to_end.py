@@ -173,9 +173,19 @@ def _location_loaded(server: Server) -> bool:
 LOAD_ERROR = ("{ workspaceOrError { ... on Workspace { locationEntries { locationOrLoadError { "
               "... on PythonError { message stack } } } } } }")
 
+MATERIALIZATIONS = """
+query ($partition: String!) {
+  assetOrError(assetKey: {path: ["commit"]}) {
+    ... on Asset { assetMaterializations(partitions: [$partition]) {
+      runId metadataEntries { label ... on TextMetadataEntry { text } } } }
+  }
+}"""
+
 RUNS_WITH_TAG = """
 query ($key: String!, $value: String!) {
-  runsOrError(filter: {tags: [{key: $key, value: $value}]}) { ... on Runs { results { runId status } } }
+  runsOrError(filter: {pipelineName: "ingest", tags: [{key: $key, value: $value}]}) {
+    ... on Runs { results { runId status } }
+  }
 }"""
 
 
@@ -216,11 +226,13 @@ def test_ingest_over_graphql_then_through_the_landing_folder(server: Server, tmp
     dropped = server.landing / "customers" / "customers.csv"
     dropped.parent.mkdir(parents=True)
     dropped.write_text("id,name\n1,alice\n2,bob\n3,carol\n")
-    second = _wait("the landing run to move main", lambda: (h := _head(server, "customers")) != first and h,
-                   RUN_TIMEOUT, server)
-    [run] = server.graphql(RUNS_WITH_TAG, {"key": "dsa/landing_file", "value": "customers/customers.csv"}
-                           )["runsOrError"]["results"]
-    assert run["status"] == "SUCCESS"
+    [run] = _wait("the landing sensor to launch a run", lambda: server.graphql(
+        RUNS_WITH_TAG, {"key": "dsa/landing_file", "value": "customers/customers.csv"})["runsOrError"]["results"],
+        RUN_TIMEOUT, server)
+    status = _wait("the landing run", lambda: _run_finished(server, run["runId"]), RUN_TIMEOUT, server)
+    assert status == dg.DagsterRunStatus.SUCCESS, server.log_tail()
+    second = _head(server, "customers")
+    assert second != first
     archived = _wait("the file to be archived",
                      lambda: [p for p in (server.landing / ".archive").rglob("*customers.csv")]
                      if (server.landing / ".archive").exists() else None, RUN_TIMEOUT, server)
@@ -229,11 +241,32 @@ def test_ingest_over_graphql_then_through_the_landing_folder(server: Server, tmp
         assert store.read_table("customers", "main", "customers").total == 3
         assert store.get_commit("customers", second).parents == (first,)
 
-    # 3. The commit partitions sensor registered both commits as partitions.
-    keys = _wait("the commits partitions", lambda: (k := _partitions(server)) >= {first[:12], second[:12]} and k,
-                 RUN_TIMEOUT, server)
-    assert {first[:12], second[:12]} <= keys
+    # 3. The same content again ("no changes", no commit) and a broken file (quarantined).
+    dropped.write_text(archived[0].read_text())
+    (server.landing / "customers" / "broken.csv").write_text("id,name\n1,alice\n2\n")
+    runs = _wait("two more landing runs to finish", lambda: _finished_landing_runs(server, 3), RUN_TIMEOUT, server)
+    assert sorted(runs.values()) == ["FAILURE", "SUCCESS", "SUCCESS"], server.log_tail()
+    assert _head(server, "customers") == second
+    error = _wait("the broken file's error report", lambda: list((server.landing / ".quarantine").rglob(
+        "*broken.csv.error.txt")) if (server.landing / ".quarantine").exists() else None, RUN_TIMEOUT, server)
+    assert "customers/broken.csv, line 3" in error[0].read_text()
+
+    # 4. Every commit is a partition; one made outside Dagster is recorded as a materialization.
+    with Store.open(server.store_root) as store:
+        external = store.commit("customers", upload, table="notebook", author="ann", message="from a notebook")
+    expected = {first[:12], second[:12], external.short_id}
+    _wait("the commits partitions", lambda: _partitions(server) >= expected, RUN_TIMEOUT, server)
+    [event] = server.graphql(MATERIALIZATIONS, {"partition": external.short_id})["assetOrError"][
+        "assetMaterializations"]
+    entries = {e["label"]: e.get("text") for e in event["metadataEntries"]}
+    assert event["runId"] == "" and entries["author"] == "ann" and entries["status"] == "external"
     assert time.monotonic() - started < 170
+
+
+def _finished_landing_runs(server: Server, count: int) -> dict[str, str] | None:
+    runs = server.graphql(RUNS_WITH_TAG, {"key": "dsa/dataset", "value": "customers"})["runsOrError"]["results"]
+    done = {r["runId"]: r["status"] for r in runs if r["status"] in ("SUCCESS", "FAILURE", "CANCELED")}
+    return done if len(done) >= count else None
 
 
 def _partitions(server: Server) -> set[str]:

@@ -237,10 +237,18 @@ def test_bad_config_fails_at_once_and_changes_nothing(harness: Harness, config: 
     message = _failure(result)
     assert message.startswith("upload rejected: ") and words in message
     assert harness.partitions() == []
-    if config.get("branch") == "dev":  # the dataset was created (valid request); the branch is missing
-        assert [b.name for b in harness.store.branches("customers")] == ["main"]
-    else:
-        assert harness.store.list_datasets() == []
+    assert harness.store.list_datasets() == []
+
+
+def test_missing_branch_of_an_existing_dataset_changes_nothing(harness: Harness) -> None:
+    path = harness.csv("c.csv", CUSTOMERS)
+    assert harness.run(paths=[path]).success
+    head = harness.head()
+    result = harness.run(paths=[harness.csv("c2.csv", CUSTOMERS.head(1))], branch="dev")
+    assert not result.success
+    assert "branch 'dev' does not exist in dataset 'customers'" in _failure(result)
+    assert harness.head() == head and len(harness.partitions()) == 1
+    assert [e.version for e in harness.store.log("customers")] == [1, 0]
 
 
 def test_unreadable_file_creates_no_dataset(harness: Harness) -> None:

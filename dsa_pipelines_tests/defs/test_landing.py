@@ -236,3 +236,16 @@ def test_canceled_run_is_quarantined(landing: Path, instance: dg.DagsterInstance
     outcome.tick()
     assert "the run was canceled" in only_file(landing / QUARANTINE, "*.error.txt").read_text()
     assert instance.get_run_by_id(created.run_id).tags[TAG_CLAIM]
+
+
+def test_run_that_failed_before_any_step_is_quarantined(landing: Path, instance: dg.DagsterInstance) -> None:
+    intake, outcome = Ticker(landing_sensor, instance), Ticker(landing_outcome_sensor, instance)
+    drop(landing, "customers/orders.csv")
+    intake.tick()
+    [request] = intake.tick().run_requests
+    created = instance.create_run_for_job(ingest_job, run_config=request.run_config,
+                                          tags={**request.tags, "dagster/run_key": request.run_key})
+    instance.report_run_failed(created, "the run worker could not start: resource 'store' failed to initialize")
+    outcome.tick()
+    error = only_file(landing / QUARANTINE, "*.error.txt").read_text()
+    assert "resource 'store' failed to initialize" in error and "(FAILURE)" in error

@@ -38,7 +38,8 @@ def store_root(tmp_path: Path) -> Path:
 
 
 def run(job: dg.JobDefinition, config: dict, root: Path, instance: dg.DagsterInstance) -> dg.ExecuteInProcessResult:
-    return job.execute_in_process(run_config={"ops": {job.name: {"config": config}}},
+    op_name = job.graph.node_defs[0].name  # each sampling job is one op
+    return job.execute_in_process(run_config={"ops": {op_name: {"config": config}}},
                                   resources={"store": StoreResource(root=str(root))}, instance=instance,
                                   raise_on_error=False)
 

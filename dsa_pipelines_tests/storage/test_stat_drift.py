@@ -120,11 +120,11 @@ def test_unchanged_tables_measure_zero_without_reading(store: Store) -> None:
 
 
 def test_thresholds_come_from_dataset_settings(store: Store) -> None:
-    cid = two_commits(store, {"t": frame(1)}, {"t": frame(2, shift=3.0)})
+    cid = two_commits(store, {"t": frame(1)}, {"t": frame(2, shift=6.0)})
     assert store.stat_diff("d", cid).alerts() == []
-    store.update_dataset("d", settings={"drift_thresholds": {"psi_moderate": 0.001, "psi_significant": 0.002}})
+    store.update_dataset("d", settings={"drift_thresholds": {"psi_moderate": 0.05, "psi_significant": 0.1}})
     report = store.stat_diff("d", cid)
-    assert report.thresholds.psi_significant == 0.002
+    assert report.thresholds.psi_significant == 0.1
     assert [c.name for _, c in report.alerts()] == ["amount"]
     store.update_dataset("d", settings={"drift_thresholds": {"psi_big": 1}})
     with pytest.raises(InvalidInput, match="unknown setting"):

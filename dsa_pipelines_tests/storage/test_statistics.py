@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from dsa_pipelines.storage import InvalidInput, RevisionNotFound, Store, TableNotFound
 from dsa_pipelines.storage.catalog.statistics_schema import commit_statistics
 from dsa_pipelines.storage.statistics import (
+    _save,
     commits_without_statistics,
     compute_statistics,
     load_statistics,
@@ -95,6 +96,16 @@ def test_statistics_are_computed_once_and_read_back(store: Store) -> None:
     assert again == first and again["t"].computed_at == first["t"].computed_at
     assert load_statistics(store, cid) == first
     assert commits_without_statistics(store) == []
+
+
+def test_a_concurrent_writer_wins_and_its_statistics_are_kept(store: Store) -> None:
+    cid = committed(store, {"t": mixed(20)})
+    rows = store.read_table("d", cid, "t").table
+    theirs = _save(store, compute_statistics(rows, cid, "t"))
+    ours = compute_statistics(rows, cid, "t")
+    assert ours.computed_at != theirs.computed_at
+    assert _save(store, ours) == theirs  # the primary key refused ours; theirs is returned
+    assert store.statistics("d", cid)["t"] == theirs
 
 
 def test_every_table_of_a_commit_gets_statistics(store: Store) -> None:
