@@ -1,4 +1,4 @@
-"""Row identity: the canonical row encoding, row hashes and 128-bit row keys.
+"""Row identity: the canonical row encoding, row hashes and 96-bit row keys.
 
 A row's hash is SHA-256 over a canonical, injective byte encoding of every column's
 (name, logical type, value), columns ordered by name: the schema id (a SHA-256 of the
@@ -39,7 +39,8 @@ __all__ = [
 ]
 
 KEY_COLUMNS: tuple[str, str] = ("__dsa_k1", "__dsa_k2")
-"""Names of the two int64 columns holding a row's 128-bit key in row packs."""
+"""Names of the columns holding a row's 96-bit key in row packs (int64 bytes 0-7, int32 bytes 8-11)."""
+KEY_TYPES: tuple[pa.DataType, pa.DataType] = (pa.int64(), pa.int32())
 
 ENCODING_VERSION: int = 1
 """Version of the row encoding specified in ``docs/hashing.md``."""
@@ -169,7 +170,7 @@ def row_hashes(table: pa.Table | pa.RecordBatch) -> pa.FixedSizeBinaryArray:
 
 
 def row_keys(table: pa.Table | pa.RecordBatch) -> pa.Table:
-    """The 128-bit row keys (first 16 bytes of each row hash) as two int64 columns.
+    """The 96-bit row keys (first 12 bytes of each row hash) as an int64 and an int32 column.
 
     Args:
         table: the data, canonical or not.
@@ -205,7 +206,8 @@ def hashed(table: pa.Table | pa.RecordBatch) -> pa.Table:
 
 
 def keys_from_hashes(hashes: pa.FixedSizeBinaryArray | pa.ChunkedArray) -> pa.Table:
-    """Split row hashes into row keys: bytes 0-7 and 8-15 as big-endian signed int64.
+    """Split row hashes into 96-bit row keys: bytes 0-7 as a big-endian signed int64
+    (``__dsa_k1``) and bytes 8-11 as a big-endian signed int32 (``__dsa_k2``).
 
     Args:
         hashes: ``fixed_size_binary(32)`` row hashes without nulls.
@@ -224,33 +226,42 @@ def keys_from_hashes(hashes: pa.FixedSizeBinaryArray | pa.ChunkedArray) -> pa.Ta
     if hashes.null_count:
         raise InvalidInput("row hashes must not contain nulls")
     n = len(hashes)
-    words = np.frombuffer(hashes.buffers()[1], dtype=">i8", count=4 * n, offset=hashes.offset * HASH_SIZE)
-    words = words.reshape(n, 4)
-    return pa.table({KEY_COLUMNS[0]: words[:, 0].astype(np.int64), KEY_COLUMNS[1]: words[:, 1].astype(np.int64)})
+    raw = np.frombuffer(hashes.buffers()[1], dtype=np.uint8, count=HASH_SIZE * n, offset=hashes.offset * HASH_SIZE)
+    raw = raw.reshape(n, HASH_SIZE)
+    k1 = np.ascontiguousarray(raw[:, 0:8]).view(">i8").reshape(n).astype(np.int64)
+    k2 = np.ascontiguousarray(raw[:, 8:12]).view(">i4").reshape(n).astype(np.int32)
+    return pa.table({KEY_COLUMNS[0]: k1, KEY_COLUMNS[1]: k2})
 
 
-def keys_digest(keys: pa.Table | pa.RecordBatch) -> bytes:
-    """SHA-256 over the row keys in order, each as 16 bytes (big-endian k1 || k2).
+_KEY_RECORD = np.dtype([("k1", ">i8"), ("k2", ">i4")])  # 12 packed bytes per row
 
-    Args:
-        keys: a table with the int64 columns :data:`KEY_COLUMNS`.
 
-    Returns:
-        The 32-byte digest (of the empty string for no rows).
+def key_bytes(keys: pa.Table | pa.RecordBatch) -> bytes:
+    """The row keys in order as bytes, 12 per row: big-endian k1 (8) || k2 (4), i.e. the
+    first 12 bytes of each row hash.
 
     Raises:
-        InvalidInput: a key column is missing, not int64, or holds nulls.
+        InvalidInput: a key column is missing, of the wrong type, or holds nulls.
     """
     keys = _as_table(keys)
-    pairs = np.empty((keys.num_rows, 2), dtype=">i8")
-    for i, name in enumerate(KEY_COLUMNS):
+    packed = np.empty(keys.num_rows, dtype=_KEY_RECORD)
+    for field_name, name, arrow_type in (("k1", KEY_COLUMNS[0], pa.int64()), ("k2", KEY_COLUMNS[1], pa.int32())):
         if name not in keys.column_names:
             raise InvalidInput(f"key table has no column {name!r}", column=name)
         column = keys.column(name)
-        if column.type != pa.int64() or column.null_count:
-            raise InvalidInput(f"key column {name!r} must be int64 without nulls", column=name)
-        pairs[:, i] = column.to_numpy()
-    return hashlib.sha256(pairs.tobytes()).digest()
+        if column.type != arrow_type or column.null_count:
+            raise InvalidInput(f"key column {name!r} must be {arrow_type} without nulls", column=name)
+        packed[field_name] = column.to_numpy()
+    return packed.tobytes()
+
+
+def keys_digest(keys: pa.Table | pa.RecordBatch) -> bytes:
+    """SHA-256 over :func:`key_bytes` (the row keys in order).
+
+    Returns:
+        The 32-byte digest (of the empty string for no rows).
+    """
+    return hashlib.sha256(key_bytes(keys)).digest()
 
 
 # --------------------------------------------------------------------------- canonical values

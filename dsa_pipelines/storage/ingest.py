@@ -1,7 +1,7 @@
 """Turning a stream of record batches into a stored table: dedup, row pack, manifest.
 
 For each record batch (bounded size, so memory stays flat as files grow):
-1. canonicalise and hash every row (DuckDB, vectorised) → 128-bit row keys;
+1. canonicalise and hash every row (DuckDB, vectorised) → 96-bit row keys;
 2. look the keys up in the index of rows already stored with the same logical schema
    (rows of another schema cannot share a hash, so only those packs are searched);
 3. append rows not stored before — once each, even if the upload repeats them — to a
@@ -26,6 +26,7 @@ import sqlalchemy as sa
 from . import hashing
 from .catalog.schema import packs
 from .commits import table_content_id
+from .hashing import key_bytes
 from .manifest import Manifest, run_lengths
 from .models import ColumnInfo, TableInfo, utc_now
 from .objects import ObjectStore
@@ -34,13 +35,6 @@ from .readers import SourceTable
 PACK_ROW_GROUP = 1024 * 1024  # large row groups: one dictionary per string column, ~25% smaller packs
 DUCKDB_MEMORY_LIMIT = "1GB"
 K1, K2 = hashing.KEY_COLUMNS
-
-
-def key_bytes(keys: pa.Table) -> bytes:
-    """The row keys as bytes, big-endian k1 || k2 per row (the input of content ids)."""
-    k1 = keys.column(K1).to_numpy()
-    k2 = keys.column(K2).to_numpy()
-    return np.column_stack([k1, k2]).astype(">i8").tobytes()
 
 
 def schema_fingerprint(logical: tuple[tuple[str, str], ...]) -> str:
@@ -79,7 +73,7 @@ class _KeyIndex:
             n = keys.num_rows
             parts.append(keys.append_column("pack", pa.array(np.full(n, i, np.int32)))
                          .append_column("pos", pa.array(np.arange(n, dtype=np.int64))))
-        con.execute(f"CREATE TEMP TABLE idx ({K1} BIGINT, {K2} BIGINT, pack INTEGER, pos BIGINT)")
+        con.execute(f"CREATE TEMP TABLE idx ({K1} BIGINT, {K2} INTEGER, pack INTEGER, pos BIGINT)")
         if parts:
             existing = pa.concat_tables(parts)
             con.register("existing_keys", existing)

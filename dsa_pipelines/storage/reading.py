@@ -12,7 +12,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from .errors import CorruptObject
-from .hashing import KEY_COLUMNS
+from .hashing import KEY_COLUMNS, KEY_TYPES
 from .manifest import Manifest, expand_ranges
 from .objects import ObjectStore
 
@@ -73,7 +73,7 @@ def read_manifest(
     if with_keys:
         names += list(KEY_COLUMNS)
     out_schema = pa.schema([schema.field(n) for n in names if n in schema.names]
-                           + [pa.field(k, pa.int64()) for k in KEY_COLUMNS if with_keys])
+                           + [pa.field(k, t) for k, t in zip(KEY_COLUMNS, KEY_TYPES) if with_keys])
     if manifest.row_count == 0:
         return out_schema.empty_table()
     parts: list[pa.Table] = []

@@ -38,8 +38,8 @@ from .errors import (
     RevisionNotFound,
     TableNotFound,
 )
-from .hashing import logical_schema
-from .ingest import IngestedTable, ingest_table, key_bytes
+from .hashing import key_bytes, logical_schema
+from .ingest import IngestedTable, ingest_table
 from .manifest import Manifest
 from .models import (
     Commit,
@@ -496,7 +496,7 @@ class Store:
             offset: First logical row id.
             limit: At most this many rows (None: to the end).
             columns: Columns to return (default all).
-            with_keys: Also return the 128-bit row keys (``__dsa_k1``, ``__dsa_k2``).
+            with_keys: Also return the 96-bit row keys (``__dsa_k1``, ``__dsa_k2``).
 
         Returns:
             A TablePage with the rows (Arrow) and the table's total row count.

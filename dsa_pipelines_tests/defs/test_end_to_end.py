@@ -256,8 +256,9 @@ def test_ingest_over_graphql_then_through_the_landing_folder(server: Server, tmp
         external = store.commit("customers", upload, table="notebook", author="ann", message="from a notebook")
     expected = {first[:12], second[:12], external.short_id}
     _wait("the commits partitions", lambda: _partitions(server) >= expected, RUN_TIMEOUT, server)
-    [event] = server.graphql(MATERIALIZATIONS, {"partition": external.short_id})["assetOrError"][
-        "assetMaterializations"]
+    [event] = _wait("the external commit's materialization", lambda: server.graphql(
+        MATERIALIZATIONS, {"partition": external.short_id})["assetOrError"]["assetMaterializations"], RUN_TIMEOUT,
+        server)
     entries = {e["label"]: e.get("text") for e in event["metadataEntries"]}
     assert event["runId"] == "" and entries["author"] == "ann" and entries["status"] == "external"
     assert time.monotonic() - started < 170
