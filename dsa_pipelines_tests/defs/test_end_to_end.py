@@ -85,16 +85,33 @@ def _wait(what: str, check: Callable[[], T | None], timeout: float, server: Serv
 
 
 def _session_pids(sid: int) -> list[int]:
-    """Processes still alive in the server's session (some may have left its process group)."""
+    """Live processes in the server's session (some may have left its process group).
+
+    Zombies are left out: they have exited and only wait to be reaped by their parent.
+    """
     pids = []
     for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if os.getsid(int(entry.name)) == sid:
-                    pids.append(int(entry.name))
-            except (ProcessLookupError, PermissionError):
-                continue
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2:].split()  # state ppid pgrp session ...
+        if fields[0] != "Z" and int(fields[3]) == sid:
+            pids.append(int(entry.name))
     return pids
+
+
+def _describe(pids: list[int]) -> str:
+    lines = []
+    for pid in pids:
+        try:
+            command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        lines.append(f"{pid}: {command[:200]}")
+    return "\n".join(lines)
 
 
 def _stop(process: subprocess.Popen) -> None:
@@ -150,7 +167,8 @@ def server(tmp_path: Path) -> Iterator[Server]:
         yield srv
     finally:
         _stop(process)
-        assert _session_pids(process.pid) == [], "dagster dev left processes behind"
+        left = _session_pids(process.pid)
+        assert not left, f"dagster dev left processes behind:\n{_describe(left)}"
 
 
 def _answers(server: Server) -> bool:
