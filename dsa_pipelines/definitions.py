@@ -7,7 +7,7 @@ resources are bound once.
 
 import dagster as dg
 
-from dsa_pipelines.defs import ingest, sampling, statistics, commit_sensors, landing, ref_jobs
+from dsa_pipelines.defs import commit_sensors, ingest, landing, ref_jobs, sampling, statistics
 from dsa_pipelines.defs.resources import store_resource
 
 FEATURES = [ingest, sampling, statistics, landing, commit_sensors, ref_jobs]

@@ -1,0 +1,179 @@
+"""``dsa``: the version store from a terminal (no Dagster needed).
+
+Commits made here show up in Dagster too: a sensor watching the catalog adds their
+partitions. The store is opened from ``DSA_STORE_ROOT`` / ``DSA_CATALOG_URL``.
+
+Examples::
+
+    dsa datasets
+    dsa commit customers data/samples/customers.csv -m "first upload" --author ana
+    dsa log customers
+    dsa show customers v1
+    dsa head customers main --limit 5
+    dsa branch customers cleanup v1
+    dsa reset customers main v1 --reason "bad upload"
+    dsa export customers main out.csv
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from dsa_pipelines.storage import DsaError, Store
+
+
+def _datasets(store: Store, args: argparse.Namespace) -> None:
+    for ds in store.list_datasets():
+        print(f"{ds.name}\t{ds.default_branch}\t{ds.drift_policy}\t{ds.description}")
+
+
+def _create(store: Store, args: argparse.Namespace) -> None:
+    ds = store.create_dataset(args.dataset, description=args.description, created_by=args.author)
+    print(f"created dataset {ds.name} (branch {ds.default_branch})")
+
+
+def _commit(store: Store, args: argparse.Namespace) -> None:
+    if args.create and args.dataset not in {d.name for d in store.list_datasets()}:
+        store.create_dataset(args.dataset, created_by=args.author)
+    res = store.commit(args.dataset, args.paths, branch=args.branch, message=args.message, author=args.author,
+                       table=args.table, sheets=args.sheet or None, replace=args.replace)
+    if not res.changed:
+        print(f"no changes: {res.branch} is already {res.short_id}")
+        return
+    print(f"{res.status} {res.short_id} on {res.branch}")
+    for t in res.tables.values():
+        print(f"  {t.name}: {t.rows} rows, {t.new_rows} new, {t.reused_rows} reused")
+
+
+def _log(store: Store, args: argparse.Namespace) -> None:
+    for e in store.log(args.dataset, args.revision, args.limit):
+        c = e.commit
+        print(f"v{e.version}\t{c.short_id}\t{c.created_at}\t{c.author}\t{c.row_count} rows\t{c.message}")
+
+
+def _show(store: Store, args: argparse.Namespace) -> None:
+    c = store.get_commit(args.dataset, args.revision)
+    print(f"commit {c.id}\nparents {' '.join(p[:12] for p in c.parents) or '-'}\nauthor {c.author}\n"
+          f"date {c.created_at}\n\n    {c.message}\n")
+    for t in c.tables.values():
+        print(f"table {t.name}: {t.row_count} rows")
+        for col in t.columns:
+            print(f"  {col.name}: {col.type} ({col.logical}{', nullable' if col.nullable else ''})")
+
+
+def _head(store: Store, args: argparse.Namespace) -> None:
+    page = store.read_table(args.dataset, args.revision, args.table, offset=args.offset, limit=args.limit)
+    print(page.to_pandas().to_string())
+    print(f"({len(page.table)} of {page.total} rows from row {page.offset})")
+
+
+def _branch(store: Store, args: argparse.Namespace) -> None:
+    if args.name is None:
+        for b in store.branches(args.dataset):
+            print(f"{b.name}\t{b.commit_id[:12]}")
+        return
+    ref = store.create_branch(args.dataset, args.name, args.revision, actor=args.author)
+    print(f"branch {ref.name} at {ref.commit_id[:12]}")
+
+
+def _tag(store: Store, args: argparse.Namespace) -> None:
+    if args.name is None:
+        for t in store.tags(args.dataset):
+            print(f"{t.name}\t{t.commit_id[:12]}")
+        return
+    ref = store.create_tag(args.dataset, args.name, args.revision, actor=args.author)
+    print(f"tag {ref.name} at {ref.commit_id[:12]}")
+
+
+def _reset(store: Store, args: argparse.Namespace) -> None:
+    old, new = store.reset_branch(args.dataset, args.branch, args.revision, actor=args.author, reason=args.reason)
+    print(f"{args.branch}: {old[:12]} -> {new[:12]}")
+
+
+def _reflog(store: Store, args: argparse.Namespace) -> None:
+    for e in store.reflog(args.dataset, args.ref, args.limit):
+        old = e.old_commit[:12] if e.old_commit else "-"
+        new = e.new_commit[:12] if e.new_commit else "-"
+        print(f"{e.created_at}\t{e.ref_name}\t{old} -> {new}\t{e.actor}\t{e.reason}")
+
+
+def _export(store: Store, args: argparse.Namespace) -> None:
+    path = store.export(args.dataset, args.revision, args.path, table=args.table)
+    print(f"wrote {path}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``dsa`` argument parser."""
+    parser = argparse.ArgumentParser(prog="dsa", description="Row-level versioning of tabular datasets.")
+    parser.add_argument("--author", default="", help="who acts (recorded on commits and in the reflog)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def cmd(name: str, func, help_: str) -> argparse.ArgumentParser:  # noqa: ANN001
+        p = sub.add_parser(name, help=help_)
+        p.set_defaults(func=func)
+        return p
+
+    cmd("datasets", _datasets, "list datasets")
+    p = cmd("create", _create, "create a dataset")
+    p.add_argument("dataset")
+    p.add_argument("--description", default="")
+    p = cmd("commit", _commit, "commit files (CSV, Excel, Parquet) onto a branch")
+    p.add_argument("dataset")
+    p.add_argument("paths", nargs="+")
+    p.add_argument("-b", "--branch")
+    p.add_argument("-m", "--message", default="")
+    p.add_argument("-t", "--table", help="table name for a single CSV/Parquet file")
+    p.add_argument("--sheet", action="append", help="Excel sheet to take (repeatable; default all)")
+    p.add_argument("--replace", action="store_true", help="the commit holds only the uploaded tables")
+    p.add_argument("--create", action="store_true", help="create the dataset if it does not exist")
+    for name, func, help_ in (("log", _log, "first-parent history with version numbers"),
+                              ("show", _show, "a commit: parents, message, tables and schemas")):
+        p = cmd(name, func, help_)
+        p.add_argument("dataset")
+        p.add_argument("revision", nargs="?")
+        if name == "log":
+            p.add_argument("-n", "--limit", type=int)
+    p = cmd("head", _head, "rows of a table")
+    p.add_argument("dataset")
+    p.add_argument("revision", nargs="?")
+    p.add_argument("-t", "--table")
+    p.add_argument("--offset", type=int, default=0)
+    p.add_argument("-n", "--limit", type=int, default=20)
+    for name, func in (("branch", _branch), ("tag", _tag)):
+        p = cmd(name, func, f"list {name}es, or create one at a revision" if name == "branch" else "list or create tags")
+        p.add_argument("dataset")
+        p.add_argument("name", nargs="?")
+        p.add_argument("revision", nargs="?")
+    p = cmd("reset", _reset, "point a branch at another revision (rollback)")
+    p.add_argument("dataset")
+    p.add_argument("branch")
+    p.add_argument("revision")
+    p.add_argument("--reason", required=True)
+    p = cmd("reflog", _reflog, "ref moves, newest first")
+    p.add_argument("dataset")
+    p.add_argument("ref", nargs="?")
+    p.add_argument("-n", "--limit", type=int)
+    p = cmd("export", _export, "export a table (CSV/Parquet) or a whole commit (.xlsx)")
+    p.add_argument("dataset")
+    p.add_argument("revision")
+    p.add_argument("path")
+    p.add_argument("-t", "--table")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``dsa`` command; returns the exit code (2 for a store error)."""
+    args = build_parser().parse_args(argv)
+    try:
+        with Store.open() as store:
+            args.func(store, args)
+    except DsaError as e:
+        print(f"dsa: {type(e).__name__}: {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,53 @@
+"""The `dsa` command, on a real store in a temporary folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from dsa_pipelines.cli import main
+from dsa_pipelines.storage import Store
+
+SAMPLES = Path(__file__).resolve().parents[1] / "data" / "samples"
+
+
+@pytest.fixture
+def root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("DSA_STORE_ROOT", str(tmp_path / "store"))
+    monkeypatch.delenv("DSA_CATALOG_URL", raising=False)
+    return tmp_path / "store"
+
+
+def test_commit_log_show_head_branch_reset_export(root: Path, tmp_path: Path, capsys: pytest.CaptureFixture):
+    assert main(["--author", "ana", "commit", "--create", "customers", str(SAMPLES / "customers.csv"),
+                 "-m", "first"]) == 0
+    assert "committed" in capsys.readouterr().out
+    assert main(["commit", "customers", str(SAMPLES / "customers_v2.csv"), "-t", "customers", "-m", "second"]) == 0
+    out = capsys.readouterr().out
+    assert "13 new" in out and "191 reused" in out
+    assert main(["commit", "customers", str(SAMPLES / "customers_v2.csv"), "-t", "customers"]) == 0
+    assert "no changes" in capsys.readouterr().out
+    assert main(["log", "customers"]) == 0
+    log = capsys.readouterr().out.splitlines()
+    assert [line.split("\t")[0] for line in log] == ["v2", "v1", "v0"]
+    assert main(["show", "customers", "v1"]) == 0
+    assert "customer_id: int64" in capsys.readouterr().out
+    assert main(["head", "customers", "main", "-n", "3"]) == 0
+    assert "(3 of 204 rows from row 0)" in capsys.readouterr().out
+    assert main(["branch", "customers", "fix", "v1"]) == 0
+    assert main(["--author", "bo", "reset", "customers", "main", "v1", "--reason", "bad upload"]) == 0
+    capsys.readouterr()
+    assert main(["reflog", "customers", "main", "-n", "1"]) == 0
+    assert "bad upload" in capsys.readouterr().out
+    assert main(["export", "customers", "main", str(tmp_path / "out.csv")]) == 0
+    assert (tmp_path / "out.csv").read_text().startswith('"customer_id"')
+    with Store.open(root) as store:
+        assert store.resolve("customers", "main") == store.resolve("customers", "fix")
+
+
+def test_errors_are_reported_with_exit_code_2(root: Path, capsys: pytest.CaptureFixture):
+    assert main(["log", "nope"]) == 2
+    assert "DatasetNotFound" in capsys.readouterr().err
+    assert main(["commit", "--create", "d", "/no/such/file.csv"]) == 2
+    assert "does not exist" in capsys.readouterr().err
