@@ -22,6 +22,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from . import engine
 from .errors import InvalidInput
 
 __all__ = [
@@ -392,7 +393,7 @@ def _connection() -> duckdb.DuckDBPyConnection:
     """This thread's in-memory DuckDB connection (opening one costs ~10 ms per batch)."""
     con = getattr(_local, "con", None)
     if con is None or _local.pid != os.getpid():
-        con = duckdb.connect()
+        con = engine.connect()
         con.execute("SET preserve_insertion_order = true")
         _local.con, _local.pid = con, os.getpid()
     return con

@@ -24,6 +24,7 @@ import pyarrow.parquet as pq
 import sqlalchemy as sa
 
 from . import hashing
+from .engine import connect as duckdb_connect
 from .catalog.schema import packs
 from .commits import table_content_id
 from .hashing import key_bytes
@@ -33,7 +34,6 @@ from .objects import ObjectStore
 from .readers import SourceTable
 
 PACK_ROW_GROUP = 1024 * 1024  # large row groups: one dictionary per string column, ~25% smaller packs
-DUCKDB_MEMORY_LIMIT = "1GB"
 K1, K2 = hashing.KEY_COLUMNS
 
 
@@ -175,9 +175,7 @@ def ingest_table(objects: ObjectStore, engine: sa.Engine, source: SourceTable) -
     Returns:
         The table's catalog entry and its new/reused/stored row counts.
     """
-    con = duckdb.connect()
-    con.execute(f"SET memory_limit='{DUCKDB_MEMORY_LIMIT}'")
-    con.execute(f"SET temp_directory='{objects.tmp}'")
+    con = duckdb_connect(temp_directory=objects.tmp)
     index: _KeyIndex | None = None
     existing: list[str] = []
     writer = _PackWriter()

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import duckdb
 import pyarrow as pa
 
+from . import engine
 from .repository import Store
 from .sample_filters import column_kind, quote_identifier
 
@@ -76,7 +77,7 @@ def sample_columns(store: Store, dataset: str, revision: str | None = None, tabl
     """
     info = store.table_info(dataset, revision, table)
     data = store.read_table(dataset, revision, info.name).table
-    con = duckdb.connect()
+    con = engine.connect()
     try:
         con.register("t", data)
         countable = [f for f in info.schema if not pa.types.is_nested(f.type)]

@@ -28,6 +28,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from . import engine
 from .errors import InvalidInput
 from .sample_filters import quote_identifier, render_sql
 from .sample_spec import BoundRound
@@ -91,7 +92,7 @@ class Population:
         rid = pa.array(np.arange(row_count, dtype=np.int64))
         self.base = data.append_column(RID, rid) if data is not None and data.num_columns else pa.table({RID: rid})
         self.row_count = row_count
-        self.con = duckdb.connect()
+        self.con = engine.connect()
         self._codes: dict[tuple[str, ...], np.ndarray] = {}
 
     def codes(self, columns: tuple[str, ...]) -> np.ndarray:

@@ -17,6 +17,8 @@ from collections.abc import Iterator, Sequence
 import duckdb
 import pyarrow as pa
 
+from . import engine
+
 KINDS = {
     "int": "numeric", "float": "numeric", "decimal": "numeric",
     "date": "temporal", "timestamp": "temporal", "timestamptz": "temporal", "time": "temporal",
@@ -56,7 +58,7 @@ def axis(x: str, logical: str) -> str:
 
 def connect(tables: dict[str, pa.Table]) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB connection (UTC) with the given Arrow tables registered."""
-    con = duckdb.connect()
+    con = engine.connect()
     con.execute("SET TimeZone = 'UTC'")
     for name, table in tables.items():
         con.register(name, table)

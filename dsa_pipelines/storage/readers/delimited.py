@@ -37,6 +37,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
+from .. import engine
 from ..errors import InvalidFile
 from .source import BATCH_ROWS, SourceTable, check_column_names, conform_batch, invalid_file, plain_schema
 from .sniff import find_invalid_utf8
@@ -158,7 +159,7 @@ def _sniff_delimiter(line: str, candidates: str) -> str:
 
 
 def _connect() -> duckdb.DuckDBPyConnection:
-    con = duckdb.connect()
+    con = engine.connect()
     con.execute("SET TimeZone='UTC'")  # TIMESTAMPTZ values arrive as UTC instants
     con.execute("SET enable_progress_bar=false")
     con.execute("SET preserve_insertion_order=true")  # rows stream in file order
