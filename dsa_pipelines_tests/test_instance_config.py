@@ -18,7 +18,7 @@ def test_dagster_yaml(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         assert type(instance.run_storage).__name__ == "SqliteRunStorage"
         assert type(instance.run_coordinator).__name__ == "QueuedRunCoordinator"
         queue = instance.get_concurrency_config().run_queue_config
-        assert 1 <= queue.max_concurrent_runs <= 8
+        assert queue.max_concurrent_runs in range(1, 9)
         assert queue.tag_concurrency_limits == [
             {"key": "dsa/branch", "value": {"applyLimitPerUniqueValue": True}, "limit": 1}]
         assert instance.run_monitoring_enabled

@@ -116,6 +116,10 @@ def print_table(rows: list[dict], title: str) -> None:
     print("| measure | result | target | ok |")
     print("|---|---|---|---|")
     for r in rows:
+        if "value" not in r:  # timing rows of the statistics / sampling suites: {name, seconds, target}
+            target = r.get("target")
+            r = {"name": r["name"], "value": f"{r['seconds']:.2f} s (median)",
+                 "target": f"<= {target:g} s" if target else "-", "ok": target is None or r["seconds"] <= target}
         print(f"| {r['name']} | {r['value']} | {r['target']} | {'yes' if r['ok'] else 'NO'} |")
 
 
