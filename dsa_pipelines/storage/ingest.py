@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import duckdb
@@ -48,6 +50,17 @@ def _hashed(batch: pa.RecordBatch | pa.Table) -> pa.Table:
     table = hashing.canonicalize(batch)
     keys = hashing.row_keys(table)
     return table.append_column(K1, keys.column(K1)).append_column(K2, keys.column(K2))
+
+
+def _hashed_ahead(source: SourceTable) -> Iterator[pa.Table]:
+    """Read and hash the next batch in a background thread while the caller stores this one
+    (DuckDB and Arrow release the GIL, so reading, hashing and the index work overlap)."""
+    batches = iter(source.batches())
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="dsa-hash") as pool:
+        pending = pool.submit(lambda: next((_hashed(b) for b in batches), None))
+        while (table := pending.result()) is not None:
+            pending = pool.submit(lambda: next((_hashed(b) for b in batches), None))
+            yield table
 
 
 @dataclass(frozen=True)
@@ -186,8 +199,7 @@ def ingest_table(objects: ObjectStore, engine: sa.Engine, source: SourceTable) -
     nulls: np.ndarray | None = None
     with objects.temp_path(".parquet") as tmp:
         try:
-            for batch in source.batches():
-                table = _hashed(batch)
+            for table in _hashed_ahead(source):
                 if data_schema is None:
                     data_schema = table.schema.remove(table.schema.get_field_index(K2)).remove(
                         table.schema.get_field_index(K1))
@@ -202,7 +214,10 @@ def ingest_table(objects: ObjectStore, engine: sa.Engine, source: SourceTable) -
                 pack, pos, store_rids, batch_reused = index.resolve(keys, stored)
                 pack = np.where(pack == _KeyIndex.NEW, len(existing), pack).astype(np.int32)
                 ranges.append(run_lengths(pack, pos))
-                if len(store_rids):
+                if len(store_rids) == table.num_rows:  # every row new (a first upload): no copy
+                    writer.add(tmp, table)
+                    stored += len(store_rids)
+                elif len(store_rids):
                     writer.add(tmp, table.take(pa.array(store_rids)))
                     stored += len(store_rids)
                 nulls += np.array([c.null_count for c in table.columns[: len(data_schema)]], dtype=np.int64)

@@ -28,29 +28,37 @@ def _conform(table: pa.Table, schema: pa.Schema, names: list[str]) -> pa.Table:
     return table if table.schema.equals(target) else table.cast(target)
 
 
-def _read_pack_rows(path: str, positions: np.ndarray, columns: list[str]) -> tuple[pa.Table, np.ndarray]:
-    """Read the row groups of one pack that hold ``positions`` (sorted, unique).
+def _read_pack_ranges(path: str, starts: np.ndarray, counts: np.ndarray,
+                      columns: list[str]) -> tuple[pa.Table, np.ndarray]:
+    """Read the row groups of one pack that the ranges touch.
+
+    Works on ranges, never on rows: a range maps to consecutive rows of the table read,
+    because every row group it crosses is read.
 
     Returns:
-        The rows read, and for each wanted position its index in that table.
+        The rows read, and for each range the index of its first row in that table.
     """
     try:
         pf = pq.ParquetFile(path)
     except (OSError, pa.ArrowInvalid) as e:
         raise CorruptObject(f"row pack {path} cannot be read: {e}", path=path) from e
     meta = pf.metadata
-    sizes = np.array([meta.row_group(i).num_rows for i in range(meta.num_row_groups)], dtype=np.int64)
+    n_groups = meta.num_row_groups
+    sizes = np.array([meta.row_group(i).num_rows for i in range(n_groups)], dtype=np.int64)
     ends = np.cumsum(sizes)
     firsts = ends - sizes
-    groups = np.searchsorted(ends, positions, side="right")  # sorted, as positions are
-    wanted = groups[np.flatnonzero(np.diff(groups, prepend=-1))]
-    if len(wanted) == meta.num_row_groups:
-        table = pf.read(columns=columns)
-        return table, positions
+    g_first = np.searchsorted(ends, starts, side="right")
+    g_last = np.searchsorted(ends, starts + counts - 1, side="right")
+    marks = np.zeros(n_groups + 1, dtype=np.int64)
+    np.add.at(marks, g_first, 1)
+    np.add.at(marks, g_last + 1, -1)
+    wanted = np.flatnonzero(np.cumsum(marks[:-1]) > 0)
+    if len(wanted) == n_groups:
+        return pf.read(columns=columns), starts
     table = pf.read_row_groups(wanted.tolist(), columns=columns)
-    read_offset = np.zeros(meta.num_row_groups, dtype=np.int64)
+    read_offset = np.zeros(n_groups, dtype=np.int64)
     read_offset[wanted] = np.cumsum(sizes[wanted]) - sizes[wanted]
-    return table, positions - firsts[groups] + read_offset[groups]
+    return table, starts - firsts[g_first] + read_offset[g_first]
 
 
 def read_manifest(
@@ -80,28 +88,21 @@ def read_manifest(
     if manifest.row_count == 0:
         return out_schema.empty_table()
     parts: list[pa.Table] = []
-    index = np.empty(manifest.row_count, dtype=np.int64)
-    row_offsets = np.cumsum(manifest.count) - manifest.count
+    first_row = np.empty(len(manifest.count), dtype=np.int64)  # per range: its first row in `combined`
     base = 0
     for p in np.unique(manifest.pack):
-        sel = manifest.pack == p
-        positions = expand_ranges(manifest.start[sel], manifest.count[sel])
-        logical = expand_ranges(row_offsets[sel], manifest.count[sel])
-        if len(positions) < 2 or bool(np.all(positions[1:] > positions[:-1])):
-            unique_pos, inverse = positions, None  # the usual case: rows kept in pack order
-        else:
-            unique_pos, inverse = np.unique(positions, return_inverse=True)
-        path = str(objects.path("packs", manifest.packs[p]))
+        sel = np.flatnonzero(manifest.pack == p)
         if not objects.exists("packs", manifest.packs[p]):
             raise CorruptObject(f"row pack {manifest.packs[p]} is missing from the store", object_id=manifest.packs[p])
-        table, local = _read_pack_rows(path, unique_pos, names)
+        path = str(objects.path("packs", manifest.packs[p]))
+        table, local = _read_pack_ranges(path, manifest.start[sel], manifest.count[sel], names)
         parts.append(_conform(table, out_schema, names))
-        index[logical] = base + (local if inverse is None else local[inverse])
+        first_row[sel] = base + local
         base += table.num_rows
     combined = pa.concat_tables(parts) if len(parts) > 1 else parts[0]
-    if combined.num_rows == len(index) and (len(index) == 0 or (index[0] == 0 and np.all(np.diff(index) == 1))):
-        return combined
-    return _take(combined, pa.array(index))
+    if len(first_row) == 1 and first_row[0] == 0 and manifest.count[0] == combined.num_rows:
+        return combined  # one whole pack in order (a first upload): nothing to rearrange
+    return _take(combined, pa.array(expand_ranges(first_row, manifest.count)))
 
 
 def _take(table: pa.Table, index: pa.Array) -> pa.Table:
