@@ -10,29 +10,24 @@ import os
 import random
 import time
 from dataclasses import replace
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 import sqlalchemy as sa
 
-from . import export as exporting
 from .catalog import connect_catalog
-from .catalog.schema import datasets, reflog
+from .catalog.schema import datasets
 from .commits import (
     commit_id,
-    find_by_prefix,
-    first_parents,
     insert_commit,
-    load_commits,
     table_content_id,
     tree_id,
 )
 from .errors import (
     AlreadyExists,
     DatasetNotFound,
-    ImmutableRef,
     InvalidInput,
     RefConflict,
     RevisionNotFound,
@@ -45,11 +40,8 @@ from .models import (
     Commit,
     CommitResult,
     Dataset,
-    LogEntry,
     Ref,
-    ReflogEntry,
     TableInfo,
-    TablePage,
     TableResult,
     utc_now,
 )
@@ -57,13 +49,13 @@ from .names import validate_dataset_name, validate_ref_name, validate_table_name
 from .objects import ObjectStore
 from .reading import read_manifest
 from .readers import SourceTable, open_sources, source_from_frame
-from .refs import BRANCH, TAG, RefStore
-from .revisions import RevisionContext, resolve_revision
+from .refs import BRANCH, RefStore
+from .store_reads import ReadsMixin
+from .store_refs import RefsMixin
 
 DEFAULT_ROOT = "data/store"
 DRIFT_POLICIES = ("reject", "warn", "allow")
 MAX_COMMIT_ATTEMPTS = 5
-EXPORT_BATCH_ROWS = 256 * 1024
 
 Source = str | os.PathLike | pa.Table | object  # object: a pandas DataFrame
 
@@ -73,7 +65,7 @@ def _dataset(row: sa.Row) -> Dataset:
                    row.default_branch, row.drift_policy, json.loads(row.settings))
 
 
-class Store:
+class Store(ReadsMixin, RefsMixin):
     """A version store: immutable objects under ``root`` plus a SQL catalog.
 
     Open one with :meth:`open`. Every method is safe to call from several processes at
@@ -400,244 +392,6 @@ class Store:
                    "ranges": manifest.range_count},
         )
         return IngestedTable(new_info, manifest.row_count, manifest.row_count, 0)
-
-    # ---------------------------------------------------------------- revisions
-    def _revision_context(self, dataset: str) -> RevisionContext:
-        ds = self.get_dataset(dataset)
-        cache: dict[str, dict[str, str | None]] = {}
-
-        def chain(head: str) -> list[str]:
-            if "fp" not in cache:
-                with self.engine.connect() as conn:
-                    cache["fp"] = first_parents(conn, dataset)
-            out, cur = [], head
-            while cur is not None:
-                out.append(cur)
-                cur = cache["fp"].get(cur)
-            return out
-
-        def parents(cid: str) -> tuple[str, ...]:
-            return self.get_commit(dataset, cid).parents
-
-        def by_prefix(prefix: str) -> str:
-            with self.engine.connect() as conn:
-                return find_by_prefix(conn, dataset, prefix)
-
-        def reflog_values(name: str) -> list[tuple[str, str | None]]:
-            with self.engine.connect() as conn:
-                rows = conn.execute(
-                    sa.select(reflog.c.created_at, reflog.c.new_commit)
-                    .where(reflog.c.dataset == dataset, reflog.c.ref_name == name).order_by(reflog.c.id))
-                return [(r.created_at, r.new_commit) for r in rows]
-
-        def ref(name: str) -> str | None:
-            r = self.refs.get(dataset, name)
-            return r.commit_id if r else None
-
-        return RevisionContext(ref, ds.default_branch, by_prefix, parents, chain, reflog_values)
-
-    def resolve(self, dataset: str, revision: str | None = None) -> str:
-        """Resolve a revision (see :mod:`.revisions`) to a full commit id.
-
-        Raises:
-            DatasetNotFound, RevisionNotFound, AmbiguousRevision, InvalidInput.
-        """
-        ctx = self._revision_context(dataset)
-        return resolve_revision(ctx, revision or ctx.default_branch)
-
-    def get_commit(self, dataset: str, revision: str | None = None) -> Commit:
-        """The commit a revision names, with its tables."""
-        cid = revision if revision and len(revision) == 64 else self.resolve(dataset, revision)
-        with self.engine.connect() as conn:
-            found = load_commits(conn, [cid])
-        if cid not in found or found[cid].dataset != dataset:
-            raise RevisionNotFound(f"no commit {cid[:12]} in dataset {dataset!r}", kind="commit", name=cid)
-        return found[cid]
-
-    def list_tables(self, dataset: str, revision: str | None = None) -> list[TableInfo]:
-        """The tables of a commit with schema and row count."""
-        return list(self.get_commit(dataset, revision).tables.values())
-
-    def table_info(self, dataset: str, revision: str | None = None, table: str | None = None) -> TableInfo:
-        """One table of a commit (``table`` may be omitted when there is exactly one).
-
-        Raises:
-            TableNotFound: no such table, or several and none named.
-        """
-        commit = self.get_commit(dataset, revision)
-        if table is None:
-            if len(commit.tables) == 1:
-                return next(iter(commit.tables.values()))
-            raise TableNotFound(
-                f"commit {commit.short_id} of {dataset!r} has tables {sorted(commit.tables) or 'none'}; name one",
-                kind="table", name=None)
-        if table not in commit.tables:
-            raise TableNotFound(
-                f"commit {commit.short_id} of {dataset!r} has no table {table!r} "
-                f"(tables: {', '.join(sorted(commit.tables)) or 'none'})", kind="table", name=table)
-        return commit.tables[table]
-
-    def _manifest(self, manifest_id: str) -> Manifest:
-        if manifest_id not in self._manifests:
-            self._manifests[manifest_id] = Manifest.from_bytes(
-                self.objects.read_bytes("manifests", manifest_id), manifest_id)
-        return self._manifests[manifest_id]
-
-    def manifest(self, dataset: str, revision: str | None = None, table: str | None = None) -> Manifest:
-        """The manifest (row ranges) of a table of a commit."""
-        return self._manifest(self.table_info(dataset, revision, table).manifest_id)
-
-    def read_table(self, dataset: str, revision: str | None = None, table: str | None = None, *, offset: int = 0,
-                   limit: int | None = None, columns: Sequence[str] | None = None,
-                   with_keys: bool = False) -> TablePage:
-        """Rows of a table in upload order (``logical_row_id`` = position), paginated.
-
-        Args:
-            offset: First logical row id.
-            limit: At most this many rows (None: to the end).
-            columns: Columns to return (default all).
-            with_keys: Also return the 96-bit row keys (``__dsa_k1``, ``__dsa_k2``).
-
-        Returns:
-            A TablePage with the rows (Arrow) and the table's total row count.
-        """
-        if offset < 0 or (limit is not None and limit < 0):
-            raise InvalidInput(f"offset and limit must not be negative (got {offset}, {limit})")
-        info = self.table_info(dataset, revision, table)
-        if columns is not None:
-            missing = [c for c in columns if c not in info.schema.names]
-            if missing:
-                raise InvalidInput(f"table {info.name!r} has no column(s) {missing}; it has {info.schema.names}",
-                                   column=missing[0])
-        manifest = self._manifest(info.manifest_id).window(offset, limit)
-        rows = read_manifest(self.objects, manifest, info.schema, list(columns) if columns else None, with_keys)
-        return TablePage(rows, offset, info.row_count)
-
-    def iter_batches(self, dataset: str, revision: str | None = None, table: str | None = None,
-                     batch_rows: int = EXPORT_BATCH_ROWS) -> Iterator[pa.Table]:
-        """A table's rows as a stream of Arrow tables (bounded memory)."""
-        info = self.table_info(dataset, revision, table)
-        manifest = self._manifest(info.manifest_id)
-        for start in range(0, max(manifest.row_count, 1), batch_rows):
-            yield read_manifest(self.objects, manifest.window(start, batch_rows), info.schema)
-
-    def export(self, dataset: str, revision: str | None, path: str | os.PathLike, *, table: str | None = None,
-               format: str | None = None) -> Path:  # noqa: A002 — mirrors the user-facing option name
-        """Export a table to CSV/Parquet, or the whole commit to Excel (one sheet per table).
-
-        CSV and Excel exports neutralise cells a spreadsheet would run as formulas.
-
-        Returns:
-            The written path.
-        """
-        path = Path(path)
-        fmt = exporting.format_for(path, format)
-        commit = self.get_commit(dataset, revision)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.tmp")
-        try:
-            if fmt == "xlsx":
-                names = [table] if table else list(commit.tables)
-                for n in names:
-                    self.table_info(dataset, commit.id, n)
-                exporting.write_excel(((n, self.read_table(dataset, commit.id, n).table) for n in names), tmp)
-            else:
-                info = self.table_info(dataset, commit.id, table)
-                writer = exporting.write_csv if fmt == "csv" else exporting.write_parquet
-                writer(self.iter_batches(dataset, commit.id, info.name), info.schema, tmp)
-            os.replace(tmp, path)
-        finally:
-            tmp.unlink(missing_ok=True)
-        return path
-
-    def log(self, dataset: str, revision: str | None = None, limit: int | None = None) -> list[LogEntry]:
-        """First-parent history from a revision back to the root, newest first, with version numbers."""
-        ctx = self._revision_context(dataset)
-        head = resolve_revision(ctx, revision or ctx.default_branch)
-        chain = ctx.first_parent_chain(head)
-        shown = chain[:limit] if limit else chain
-        with self.engine.connect() as conn:
-            found = load_commits(conn, shown)
-        return [LogEntry(len(chain) - 1 - i, found[cid]) for i, cid in enumerate(shown)]
-
-    # --------------------------------------------------------------------- refs
-    def _branch(self, dataset: str, name: str) -> Ref:
-        """The branch, or a clear error if it is missing or is a tag."""
-        ref = self.refs.get(dataset, name)
-        if ref is None:
-            self.get_dataset(dataset)
-            raise RevisionNotFound(f"branch {name!r} does not exist in dataset {dataset!r}", kind="branch",
-                                   name=name)
-        if ref.kind == TAG:
-            raise ImmutableRef(f"{name!r} is a tag of dataset {dataset!r}; tags never move", dataset=dataset,
-                               name=name)
-        return ref
-
-    def branches(self, dataset: str) -> list[Ref]:
-        """The dataset's branches."""
-        self.get_dataset(dataset)
-        return self.refs.list(dataset, BRANCH)
-
-    def tags(self, dataset: str) -> list[Ref]:
-        """The dataset's tags."""
-        self.get_dataset(dataset)
-        return self.refs.list(dataset, TAG)
-
-    def _create_ref(self, dataset: str, name: str, kind: str, revision: str | None, actor: str,
-                    reason: str) -> Ref:
-        validate_ref_name(name, kind)
-        target = self.resolve(dataset, revision)
-        with self.engine.begin() as conn:
-            self.refs.add_if_new(conn, dataset, name, kind, target, actor, reason)
-        return self.refs.get(dataset, name)
-
-    def create_branch(self, dataset: str, name: str, revision: str | None = None, *, actor: str = "",
-                      reason: str = "") -> Ref:
-        """Create a branch at a revision (default: the default branch's head)."""
-        return self._create_ref(dataset, name, BRANCH, revision, actor, reason or f"branch from {revision or 'default'}")
-
-    def create_tag(self, dataset: str, name: str, revision: str | None = None, *, actor: str = "",
-                   reason: str = "") -> Ref:
-        """Create an immutable tag at a revision.
-
-        Raises:
-            ImmutableRef: the tag exists already (tags never move).
-        """
-        return self._create_ref(dataset, name, TAG, revision, actor, reason or "tag")
-
-    def delete_branch(self, dataset: str, name: str, *, actor: str = "", reason: str = "") -> None:
-        """Delete a branch (never the default branch)."""
-        ds = self.get_dataset(dataset)
-        ref = self._branch(dataset, name)
-        if name == ds.default_branch:
-            raise InvalidInput(f"branch {name!r} is the default branch of {dataset!r} and cannot be deleted")
-        with self.engine.begin() as conn:
-            self.refs.remove_if_equals(conn, dataset, name, ref.commit_id, actor, reason or "delete branch")
-
-    def reset_branch(self, dataset: str, branch: str, revision: str, *, actor: str = "", reason: str = "",
-                     expected: str | None = None) -> tuple[str, str]:
-        """Point a branch at an earlier (or any) revision — a rollback, recorded in the reflog.
-
-        Args:
-            expected: Only if the branch still points here (default: its current value).
-
-        Returns:
-            (old commit id, new commit id).
-        """
-        if not reason:
-            raise InvalidInput("a reset needs a reason (it is recorded in the reflog)")
-        self._branch(dataset, branch)
-        ref = self.refs.get(dataset, branch)
-        target = self.resolve(dataset, revision)
-        old = expected or ref.commit_id
-        with self.engine.begin() as conn:
-            self.refs.set_if_equals(conn, dataset, branch, old, target, actor, f"reset: {reason}")
-        return old, target
-
-    def reflog(self, dataset: str, ref: str | None = None, limit: int | None = None) -> list[ReflogEntry]:
-        """Moves of one ref (or all refs of the dataset), newest first."""
-        self.get_dataset(dataset)
-        return self.refs.reflog(dataset, ref, limit)
 
     # --------------------------------------------- statistics (storage/statistics.py, stat_drift.py)
     def find_commit(self, prefix: str) -> Commit:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-import duckdb
 import pyarrow as pa
 
 from . import engine

@@ -5,7 +5,6 @@ from __future__ import annotations
 import multiprocessing as mp
 from pathlib import Path
 
-import pytest
 
 from dsa_pipelines.storage import RefConflict, Store
 from dsa_pipelines_tests.storage.helpers import people
