@@ -69,22 +69,16 @@ def _head(store: Store, args: argparse.Namespace) -> None:
     print(f"({len(page.table)} of {page.total} rows from row {page.offset})")
 
 
-def _branch(store: Store, args: argparse.Namespace) -> None:
+def _refs(store: Store, args: argparse.Namespace) -> None:
+    kind = args.command  # "branch" or "tag"
     if args.name is None:
-        for b in store.branches(args.dataset):
-            print(f"{b.name}\t{b.commit_id[:12]}")
+        listed = store.branches(args.dataset) if kind == "branch" else store.tags(args.dataset)
+        for ref in listed:
+            print(f"{ref.name}\t{ref.commit_id[:12]}")
         return
-    ref = store.create_branch(args.dataset, args.name, args.revision, actor=args.author)
-    print(f"branch {ref.name} at {ref.commit_id[:12]}")
-
-
-def _tag(store: Store, args: argparse.Namespace) -> None:
-    if args.name is None:
-        for t in store.tags(args.dataset):
-            print(f"{t.name}\t{t.commit_id[:12]}")
-        return
-    ref = store.create_tag(args.dataset, args.name, args.revision, actor=args.author)
-    print(f"tag {ref.name} at {ref.commit_id[:12]}")
+    create = store.create_branch if kind == "branch" else store.create_tag
+    ref = create(args.dataset, args.name, args.revision, actor=args.author)
+    print(f"{kind} {ref.name} at {ref.commit_id[:12]}")
 
 
 def _reset(store: Store, args: argparse.Namespace) -> None:
@@ -141,8 +135,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-t", "--table")
     p.add_argument("--offset", type=int, default=0)
     p.add_argument("-n", "--limit", type=int, default=20)
-    for name, func in (("branch", _branch), ("tag", _tag)):
-        p = cmd(name, func, f"list {name}es, or create one at a revision" if name == "branch" else "list or create tags")
+    for name, help_ in (("branch", "list branches, or create one at a revision"),
+                        ("tag", "list tags, or create one (tags never move)")):
+        p = cmd(name, _refs, help_)
         p.add_argument("dataset")
         p.add_argument("name", nargs="?")
         p.add_argument("revision", nargs="?")

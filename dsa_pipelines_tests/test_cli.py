@@ -36,6 +36,12 @@ def test_commit_log_show_head_branch_reset_export(root: Path, tmp_path: Path, ca
     assert main(["head", "customers", "main", "-n", "3"]) == 0
     assert "(3 of 204 rows from row 0)" in capsys.readouterr().out
     assert main(["branch", "customers", "fix", "v1"]) == 0
+    assert main(["tag", "customers", "first-export", "v1"]) == 0
+    capsys.readouterr()
+    assert main(["tag", "customers"]) == 0
+    assert capsys.readouterr().out.startswith("first-export\t")
+    assert main(["branch", "customers"]) == 0
+    assert [line.split("\t")[0] for line in capsys.readouterr().out.splitlines()] == ["fix", "main"]
     assert main(["--author", "bo", "reset", "customers", "main", "v1", "--reason", "bad upload"]) == 0
     capsys.readouterr()
     assert main(["reflog", "customers", "main", "-n", "1"]) == 0
