@@ -88,13 +88,10 @@ class _KeyIndex:
                          .append_column("pos", pa.array(np.arange(n, dtype=np.int64))))
         con.execute(f"CREATE TEMP TABLE idx ({K1} BIGINT, {K2} INTEGER, pack INTEGER, pos BIGINT)")
         if parts:
-            existing = pa.concat_tables(parts)
-            con.register("existing_keys", existing)
-            # Two writers racing may both store a row; keep one location per key.
-            con.execute(
-                f"INSERT INTO idx SELECT {K1}, {K2}, min(pack), arg_min(pos, pack) "
-                f"FROM existing_keys GROUP BY {K1}, {K2}"
-            )
+            con.register("existing_keys", pa.concat_tables(parts))
+            # No GROUP BY here (it would cost a hash table over every stored key): a key is
+            # stored twice only when two writers raced, and `resolve` handles that case.
+            con.execute("INSERT INTO idx SELECT * FROM existing_keys")
             con.unregister("existing_keys")
 
     def resolve(self, batch_keys: pa.Table, new_base: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
@@ -113,6 +110,8 @@ class _KeyIndex:
             f"FROM batch_keys b LEFT JOIN idx i USING ({K1}, {K2})"
         )
         con.unregister("batch_keys")
+        if con.execute("SELECT count(*) FROM m").fetchone()[0] != n:  # a key stored in two packs
+            con.execute("CREATE OR REPLACE TEMP TABLE m AS SELECT DISTINCT ON (rid) * FROM m ORDER BY rid, pack")
         reused = con.execute("SELECT count(*) FROM m WHERE pack IS NOT NULL AND pack <> ?", [self.NEW]).fetchone()[0]
         con.execute(
             f"CREATE OR REPLACE TEMP TABLE fresh AS SELECT {K1}, {K2}, min(rid) AS rid FROM m "

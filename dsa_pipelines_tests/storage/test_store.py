@@ -201,3 +201,26 @@ def test_windows_over_many_row_groups_and_packs(store: Store, monkeypatch: pytes
         got = store.read_table("w", "main", offset=offset, limit=limit).to_pandas()
         want = changed.iloc[offset: None if limit is None else offset + limit].reset_index(drop=True)
         pd.testing.assert_frame_equal(got, want)
+
+
+def test_a_row_stored_twice_by_racing_writers_is_still_found_once(store: Store):
+    """Two uploads that race can both store the same new row in their own packs; later
+    uploads must count and place such a row once."""
+    store.create_dataset("dup")
+    store.create_dataset("dup2")
+    first = store.commit("dup", people(20), table="t")
+    # simulate the race: the same rows land in a second pack of the same schema
+    import dsa_pipelines.storage.ingest as ingest
+
+    original = ingest._existing_packs
+    ingest._existing_packs = lambda engine, fp: []
+    try:
+        store.commit("dup2", people(20), table="t")
+    finally:
+        ingest._existing_packs = original
+    assert first.tables["t"].stored_rows == 20
+    res = store.commit("dup", pd.concat([people(20), people(1, seed=5).assign(id=[99])], ignore_index=True),
+                       table="t")
+    t = res.tables["t"]
+    assert (t.rows, t.reused_rows, t.stored_rows) == (21, 20, 1)
+    assert store.read_table("dup").table.column("id").to_pylist() == [*range(20), 99]
