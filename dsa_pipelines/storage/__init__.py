@@ -12,7 +12,6 @@ A plain Python library (it never imports dagster)::
 from .errors import (
     AlreadyExists,
     AmbiguousRevision,
-    AuditFailed,
     CorruptObject,
     DatasetNotFound,
     DsaError,
@@ -20,12 +19,9 @@ from .errors import (
     InvalidFile,
     InvalidInput,
     InvalidName,
-    NoChanges,
     NotFound,
-    PermissionDenied,
     RefConflict,
     RevisionNotFound,
-    SchemaDrift,
     TableNotFound,
 )
 from .models import (
@@ -45,7 +41,6 @@ from .repository import Store
 __all__ = [
     "AlreadyExists",
     "AmbiguousRevision",
-    "AuditFailed",
     "ColumnInfo",
     "Commit",
     "CommitResult",
@@ -58,14 +53,11 @@ __all__ = [
     "InvalidInput",
     "InvalidName",
     "LogEntry",
-    "NoChanges",
     "NotFound",
-    "PermissionDenied",
     "Ref",
     "RefConflict",
     "ReflogEntry",
     "RevisionNotFound",
-    "SchemaDrift",
     "Store",
     "TableInfo",
     "TablePage",

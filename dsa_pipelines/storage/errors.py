@@ -69,21 +69,5 @@ class ImmutableRef(DsaError):
     """An attempt to move or recreate a tag."""
 
 
-class NoChanges(DsaError):
-    """The snapshot equals the branch head: no commit was created."""
-
-
-class SchemaDrift(DsaError):
-    """A schema change that the dataset's drift policy rejects."""
-
-
-class AuditFailed(DsaError):
-    """A blocking audit (drift, expectations) failed, so the branch did not move."""
-
-
-class PermissionDenied(DsaError):
-    """The actor may not do this."""
-
-
 class CorruptObject(DsaError):
     """A stored object is missing or does not match its content hash."""

@@ -14,7 +14,6 @@ row anywhere leaves nothing behind but a deleted temporary file.
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -39,27 +38,22 @@ PACK_ROW_GROUP = 1024 * 1024  # large row groups: one dictionary per string colu
 K1, K2 = hashing.KEY_COLUMNS
 
 
-def schema_fingerprint(logical: tuple[tuple[str, str], ...]) -> str:
-    """Id of a logical schema: which packs can hold a row of this table."""
-    return hashlib.sha256(json.dumps([list(c) for c in logical]).encode()).hexdigest()
-
-
-def _hashed(batch: pa.RecordBatch | pa.Table) -> pa.Table:
-    if hasattr(hashing, "hashed"):
-        return hashing.hashed(batch)
-    table = hashing.canonicalize(batch)
-    keys = hashing.row_keys(table)
-    return table.append_column(K1, keys.column(K1)).append_column(K2, keys.column(K2))
+def _data_schema(hashed: pa.Table) -> pa.Schema:
+    """The schema of a hashed table's data columns (without the row-key columns)."""
+    return pa.schema([f for f in hashed.schema if f.name not in hashing.KEY_COLUMNS])
 
 
 def _hashed_ahead(source: SourceTable) -> Iterator[pa.Table]:
     """Read and hash the next batch in a background thread while the caller stores this one
     (DuckDB and Arrow release the GIL, so reading, hashing and the index work overlap)."""
     batches = iter(source.batches())
+    def next_hashed() -> pa.Table | None:
+        return next((hashing.hashed(b) for b in batches), None)
+
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="dsa-hash") as pool:
-        pending = pool.submit(lambda: next((_hashed(b) for b in batches), None))
+        pending = pool.submit(next_hashed)
         while (table := pending.result()) is not None:
-            pending = pool.submit(lambda: next((_hashed(b) for b in batches), None))
+            pending = pool.submit(next_hashed)
             yield table
 
 
@@ -200,10 +194,9 @@ def ingest_table(objects: ObjectStore, engine: sa.Engine, source: SourceTable) -
         try:
             for table in _hashed_ahead(source):
                 if data_schema is None:
-                    data_schema = table.schema.remove(table.schema.get_field_index(K2)).remove(
-                        table.schema.get_field_index(K1))
+                    data_schema = _data_schema(table)
                     logical = hashing.logical_schema(data_schema)
-                    existing = _existing_packs(engine, schema_fingerprint(logical))
+                    existing = _existing_packs(engine, hashing.schema_id(logical))
                     index = _KeyIndex(con, objects, existing)
                     nulls = np.zeros(len(data_schema), dtype=np.int64)
                 if table.num_rows == 0:
@@ -223,9 +216,7 @@ def ingest_table(objects: ObjectStore, engine: sa.Engine, source: SourceTable) -
                 rows += table.num_rows
                 reused += batch_reused
             if data_schema is None:  # a source with no batches at all: an empty table
-                empty = _hashed(source.schema.empty_table())
-                data_schema = empty.schema.remove(empty.schema.get_field_index(K2)).remove(
-                    empty.schema.get_field_index(K1))
+                data_schema = _data_schema(hashing.hashed(source.schema.empty_table()))
                 logical = hashing.logical_schema(data_schema)
                 nulls = np.zeros(len(data_schema), dtype=np.int64)
             writer.close()
@@ -239,7 +230,7 @@ def ingest_table(objects: ObjectStore, engine: sa.Engine, source: SourceTable) -
             with engine.begin() as conn:
                 if not conn.execute(sa.select(packs.c.id).where(packs.c.id == new_id)).first():
                     conn.execute(packs.insert().values(
-                        id=new_id, schema_fp=schema_fingerprint(logical), row_count=stored,
+                        id=new_id, schema_fp=hashing.schema_id(logical), row_count=stored,
                         bytes=objects.path("packs", new_id).stat().st_size, created_at=utc_now()))
     if ranges:
         manifest = Manifest(

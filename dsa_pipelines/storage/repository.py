@@ -33,7 +33,7 @@ from .errors import (
     RevisionNotFound,
     TableNotFound,
 )
-from .hashing import key_bytes, logical_schema
+from .hashing import keys_digest, logical_schema
 from .ingest import IngestedTable, ingest_table
 from .manifest import Manifest
 from .models import (
@@ -386,7 +386,7 @@ class Store(ReadsMixin, RefsMixin):
         columns = tuple(replace(c, nulls=rows.column(c.name).null_count) for c in info.columns)
         new_info = TableInfo(
             name=name, row_count=manifest.row_count, manifest_id=manifest_id,
-            content_id=table_content_id(logical, manifest.row_count, _sha256(key_bytes(rows))),
+            content_id=table_content_id(logical, manifest.row_count, keys_digest(rows)),
             schema=info.schema, columns=columns,
             stats={"rows": manifest.row_count, "new_rows": 0, "reused_rows": manifest.row_count, "stored_rows": 0,
                    "ranges": manifest.range_count},
@@ -411,9 +411,3 @@ class Store(ReadsMixin, RefsMixin):
         from .stat_drift import stat_diff  # noqa: PLC0415
 
         return stat_diff(self, dataset, revision, base)
-
-
-def _sha256(data: bytes) -> bytes:
-    import hashlib
-
-    return hashlib.sha256(data).digest()

@@ -117,27 +117,31 @@ def _describe(pids: list[int]) -> str:
 def _stop(process: subprocess.Popen) -> None:
     """SIGTERM the server's process group, then SIGKILL whatever is left of its session."""
     sid = process.pid
-    try:
-        os.killpg(sid, signal.SIGTERM)
-    except ProcessLookupError:
-        pass
-    try:
-        process.wait(timeout=STOP_TIMEOUT)
-    except subprocess.TimeoutExpired:
-        pass
+    _signal(lambda: os.killpg(sid, signal.SIGTERM))
+    _waited(process)
     deadline = time.monotonic() + STOP_TIMEOUT
     while _session_pids(sid) and time.monotonic() < deadline:
         time.sleep(0.5)
     for pid in _session_pids(sid):
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+        _signal(lambda pid=pid: os.kill(pid, signal.SIGKILL))
+    if not _waited(process):
+        os.killpg(sid, signal.SIGKILL)
+        process.wait(timeout=STOP_TIMEOUT)
+
+
+def _signal(send) -> None:  # noqa: ANN001
+    try:
+        send()
+    except ProcessLookupError:
+        pass
+
+
+def _waited(process: subprocess.Popen) -> bool:
     try:
         process.wait(timeout=STOP_TIMEOUT)
     except subprocess.TimeoutExpired:
-        os.killpg(sid, signal.SIGKILL)
-        process.wait(timeout=STOP_TIMEOUT)
+        return False
+    return True
 
 
 @pytest.fixture

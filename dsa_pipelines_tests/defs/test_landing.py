@@ -223,13 +223,19 @@ def test_failed_run_is_quarantined_with_the_error(
     assert not any((landing / PROCESSING).iterdir())
 
 
-def test_canceled_run_is_quarantined(landing: Path, instance: dg.DagsterInstance) -> None:
-    intake, outcome = Ticker(landing_sensor, instance), Ticker(landing_outcome_sensor, instance)
+def _claimed_run_not_started(landing: Path, instance: dg.DagsterInstance) -> dg.DagsterRun:
+    """Drop a file, let the sensor claim it, and create (but do not launch) its run."""
+    intake = Ticker(landing_sensor, instance)
     drop(landing, "customers/orders.csv")
     intake.tick()
     [request] = intake.tick().run_requests
-    created = instance.create_run_for_job(ingest_job, run_config=request.run_config,
-                                          tags={**request.tags, "dagster/run_key": request.run_key})
+    return instance.create_run_for_job(ingest_job, run_config=request.run_config,
+                                       tags={**request.tags, "dagster/run_key": request.run_key})
+
+
+def test_canceled_run_is_quarantined(landing: Path, instance: dg.DagsterInstance) -> None:
+    outcome = Ticker(landing_outcome_sensor, instance)
+    created = _claimed_run_not_started(landing, instance)
     outcome.tick()
     assert not (landing / QUARANTINE).exists()  # not finished: left in processing
     instance.report_run_canceled(created)
@@ -239,12 +245,8 @@ def test_canceled_run_is_quarantined(landing: Path, instance: dg.DagsterInstance
 
 
 def test_run_that_failed_before_any_step_is_quarantined(landing: Path, instance: dg.DagsterInstance) -> None:
-    intake, outcome = Ticker(landing_sensor, instance), Ticker(landing_outcome_sensor, instance)
-    drop(landing, "customers/orders.csv")
-    intake.tick()
-    [request] = intake.tick().run_requests
-    created = instance.create_run_for_job(ingest_job, run_config=request.run_config,
-                                          tags={**request.tags, "dagster/run_key": request.run_key})
+    outcome = Ticker(landing_outcome_sensor, instance)
+    created = _claimed_run_not_started(landing, instance)
     instance.report_run_failed(created, "the run worker could not start: resource 'store' failed to initialize")
     outcome.tick()
     error = only_file(landing / QUARANTINE, "*.error.txt").read_text()
