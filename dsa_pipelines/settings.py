@@ -14,6 +14,8 @@ configuration passes a :class:`Settings` around instead.
 ``DSA_DUCKDB_MEMORY_LIMIT``            memory cap of every DuckDB connection (default 512MB)
 ``DSA_EXPECTATIONS_DIR``               Great Expectations suites (default ``data/expectations``)
 ``DSA_EXPECTATIONS_MAX_ROWS``          rows validated per table (default 1,000,000)
+``DSA_USER``                           the acting user (default: the OS login name)
+``DSA_ADMIN``                          comma-separated users who are store admins
 ``DAGSTER_HOME``                       the Dagster instance folder (``make`` sets ``data/dagster``)
 =====================================  ==================================================
 """
@@ -21,6 +23,7 @@ configuration passes a :class:`Settings` around instead.
 from __future__ import annotations
 
 import os
+import pwd
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -67,6 +70,8 @@ class Settings:
     expectations_dir: Path
     expectations_max_rows: int
     dagster_home: Path | None
+    user: str = ""
+    admins: frozenset[str] = frozenset()
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -86,7 +91,17 @@ class Settings:
             expectations_dir=Path(env.get("DSA_EXPECTATIONS_DIR") or "data/expectations"),
             expectations_max_rows=_int(env, "DSA_EXPECTATIONS_MAX_ROWS", 1_000_000),
             dagster_home=Path(env["DAGSTER_HOME"]) if env.get("DAGSTER_HOME") else None,
+            user=(env.get("DSA_USER") or "").strip() or os_login(),
+            admins=frozenset(a.strip() for a in (env.get("DSA_ADMIN") or "").split(",") if a.strip()),
         )
+
+
+def os_login() -> str:
+    """The login name of this process's OS user (from the password database, not the environment)."""
+    try:
+        return pwd.getpwuid(os.getuid()).pw_name
+    except KeyError:
+        return f"uid{os.getuid()}"
 
 
 def current() -> Settings:

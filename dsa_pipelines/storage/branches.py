@@ -60,5 +60,5 @@ def reset_branch(store: Store, dataset: str, name: str, revision: str, actor: st
     target = store.resolve(dataset, revision)
     old = expected or ref.commit_id
     with store.catalog.write() as conn:
-        store.refs.set_if_equals(conn, dataset, name, old, target, actor, f"reset: {reason}")
+        store.refs.set_if_equals(conn, dataset, name, old, target, actor, f"reset: {reason}", move="reset")
     return old, target

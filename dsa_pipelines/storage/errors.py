@@ -75,3 +75,15 @@ class ImmutableRef(DsaError):
 
 class CorruptObject(DsaError):
     """A stored object is missing or does not match its content hash."""
+
+
+class UserNotFound(NotFound):
+    """No user of that name is registered in the catalog."""
+
+
+class PermissionDenied(DsaError):
+    """The acting user lacks the level an operation needs (fields: user, dataset, operation, needed)."""
+
+
+class BranchProtected(PermissionDenied):
+    """A protected branch refuses this kind of move (fields: user, dataset, branch, operation, rule)."""

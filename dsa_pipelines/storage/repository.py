@@ -25,7 +25,9 @@ import sqlalchemy as sa
 
 from dsa_pipelines import settings
 
-from . import branches, history, tables, writer
+from . import access, audit, branches, history, identity, protection, search, tables, writer
+from .access import Permissions, operation
+from .audit import AuditEntry
 from .catalog import Catalog, feeds
 from .catalog import datasets as dataset_rows
 from .catalog.refs import RefStore
@@ -37,7 +39,9 @@ from .names import validate_dataset_name, validate_ref_name
 from .objects import ObjectStore
 from .readers import SourceTable, open_sources, source_from_frame
 from .rows import ManifestCache
+from .protection import Protection
 from .schema_drift import DriftPolicy, SchemaDriftReport, compare_commits
+from .search import SearchResult, Suggestion
 
 Source = str | os.PathLike | pa.Table | object  # object: a pandas DataFrame
 REPORTS = "reports"
@@ -47,33 +51,59 @@ class Store:
     """A version store: immutable objects under ``root`` plus a SQL catalog.
 
     Open one with :meth:`open`. Every method is safe to call from several processes at
-    once: objects are content-addressed and refs move only by compare-and-swap.
+    once: objects are content-addressed and refs move only by compare-and-swap. The store
+    acts as one user (``self.user``): every public method checks that user's permission
+    (:mod:`.access`) and mutating ones are recorded in the audit trail.
     """
 
-    def __init__(self, root: Path, catalog: Catalog) -> None:
+    def __init__(self, root: Path, catalog: Catalog, *, user: str | None = None, admins: frozenset[str] = frozenset(),
+                 run_id: str | None = None) -> None:
         self.root = root
         self.catalog = catalog
         self.objects = ObjectStore(root)
-        self.refs = RefStore(catalog)
+        self.refs = RefStore(catalog, guard=lambda conn, dataset, branch, move: protection.check(
+            self, conn, dataset, branch, move))
         self.manifests = ManifestCache(self.objects)
+        self.admins = admins
+        self.run_id = run_id
+        name = identity.validate_user_name(user or settings.os_login())
+        with catalog.read() as conn:
+            known = identity.get(conn, name) is not None
+        if not known:  # a write only the first time a name opens the store: readers never wait for writers
+            with catalog.write() as conn:
+                identity.sign_in(conn, name, admins)
+        self.user = name
 
     @classmethod
-    def open(cls, root: str | os.PathLike | None = None, catalog_url: str | None = None) -> Store:
-        """Open (creating if needed) the store.
+    def open(cls, root: str | os.PathLike | None = None, catalog_url: str | None = None, *,
+             user: str | None = None, run_id: str | None = None) -> Store:
+        """Open (creating if needed) the store as a user.
 
         Args:
             root: Folder for objects; default ``$DSA_STORE_ROOT`` or ``data/store``.
             catalog_url: SQLAlchemy URL of the catalog; default ``$DSA_CATALOG_URL`` or
                 a SQLite file ``<root>/catalog.db``.
+            user: Who acts (default ``$DSA_USER``, else the OS login name). The deployment
+                vouches for the name; a new name is registered (as an admin if it is the
+                store's first user or listed in ``$DSA_ADMIN``).
+            run_id: The Dagster run acting, recorded in the audit trail.
 
         Returns:
             The store, with its catalog migrated to the current schema.
+
+        Raises:
+            InvalidName: the user name breaks the naming rules.
         """
         config = settings.current()
         root_path = Path(root or config.store_root).resolve()
         root_path.mkdir(parents=True, exist_ok=True)
         url = catalog_url or config.catalog_url or f"sqlite:///{root_path / 'catalog.db'}"
-        return cls(root_path, Catalog.open(url))
+        catalog = Catalog.open(url)
+        try:
+            return cls(root_path, catalog, user=user or config.user, admins=config.admins, run_id=run_id)
+        except Exception:
+            catalog.close()
+            raise
 
     def close(self) -> None:
         """Release database connections."""
@@ -86,9 +116,18 @@ class Store:
         self.close()
 
     # ----------------------------------------------------------------- datasets
+    @operation("create_dataset")
     def create_dataset(self, name: str, *, description: str = "", tags: Sequence[str] = (),
-                       created_by: str = "", drift_policy: str = "warn") -> Dataset:
+                       created_by: str = "", drift_policy: str = "warn", public_read: bool = False,
+                       protect_default_branch: bool = False) -> Dataset:
         """Create a dataset with branch ``main`` at an initial empty commit (version 0).
+
+        The acting user becomes the dataset's admin.
+
+        Args:
+            created_by: Recorded creator (default: the acting user).
+            public_read: Every user may read the dataset.
+            protect_default_branch: ``main`` moves only by merge (see :meth:`protect_branch`).
 
         Raises:
             InvalidName: the name breaks the naming rules.
@@ -96,11 +135,13 @@ class Store:
             AlreadyExists: a dataset of that name exists.
         """
         validate_dataset_name(name)
-        spec = writer.NewDataset(description, tuple(tags), DriftPolicy.parse(drift_policy).value)
+        spec = writer.NewDataset(description, tuple(tags), DriftPolicy.parse(drift_policy).value, public_read,
+                                 protect_default_branch)
         with self.catalog.write() as conn:
-            writer.create_dataset(conn, self, name, spec, created_by)
+            writer.create_dataset(conn, self, name, spec, created_by or self.user)
         return self.get_dataset(name)
 
+    @operation("get_dataset")
     def get_dataset(self, name: str) -> Dataset:
         """Describe a dataset.
 
@@ -110,15 +151,21 @@ class Store:
         with self.catalog.read() as conn:
             return dataset_rows.require(conn, name)
 
+    @operation("list_datasets")
     def list_datasets(self) -> list[Dataset]:
-        """All datasets, by name."""
+        """All datasets the acting user may read, by name."""
         with self.catalog.read() as conn:
-            return dataset_rows.list_all(conn)
+            found = dataset_rows.list_all(conn)
+        allowed = access.readable(self, [d.name for d in found])
+        return [d for d in found if d.name in allowed]
 
+    @operation("update_dataset")
     def update_dataset(self, name: str, *, description: str | None = None, tags: Sequence[str] | None = None,
                        drift_policy: str | None = None, settings: Mapping | None = None) -> Dataset:
         """Change a dataset's description, tags, drift policy or settings (only those given)."""
         policy = DriftPolicy.parse(drift_policy).value if drift_policy is not None else None
+        if policy is not None or settings is not None:
+            access.authorise(self, "update_dataset_policy", name, params={"drift_policy": policy})
         with self.catalog.write() as conn:
             dataset_rows.require(conn, name)
             dataset_rows.update(conn, name, description=description, tags=tags, drift_policy=policy,
@@ -126,6 +173,7 @@ class Store:
         return self.get_dataset(name)
 
     # ------------------------------------------------------------------ history
+    @operation("resolve")
     def resolve(self, dataset: str, revision: str | None = None) -> str:
         """Resolve a revision (see :mod:`.revisions`) to a full commit id.
 
@@ -134,22 +182,28 @@ class Store:
         """
         return history.resolve(self.catalog, self.refs, dataset, revision)
 
+    @operation("get_commit")
     def get_commit(self, dataset: str, revision: str | None = None) -> Commit:
         """The commit a revision names (default: the default branch head), with its tables."""
         return history.load_commit(self.catalog, self.refs, dataset, revision)
 
+    @operation("find_commit")
     def find_commit(self, prefix: str) -> Commit:
         """The one commit, in any dataset, whose id starts with ``prefix`` (≥ 4 hex digits).
 
         Raises:
             InvalidInput, RevisionNotFound, AmbiguousRevision.
         """
-        return history.find_commit(self.catalog, prefix)
+        commit = history.find_commit(self.catalog, prefix)
+        access.authorise(self, "get_commit", commit.dataset, target=prefix)
+        return commit
 
+    @operation("log")
     def log(self, dataset: str, revision: str | None = None, limit: int | None = None) -> list[LogEntry]:
         """First-parent history from a revision back to the root, newest first, with version numbers."""
         return history.log(self.catalog, self.refs, dataset, revision, limit)
 
+    @operation("schema_drift")
     def schema_drift(self, dataset: str, revision: str, against: str | None = None) -> SchemaDriftReport:
         """How a commit's table schemas differ from another commit's (default: its first parent).
 
@@ -164,10 +218,12 @@ class Store:
         return compare_commits(base, candidate)
 
     # ------------------------------------------------------------------- tables
+    @operation("list_tables")
     def list_tables(self, dataset: str, revision: str | None = None) -> list[TableInfo]:
         """The tables of a commit with schema and row count."""
         return list(self.get_commit(dataset, revision).tables.values())
 
+    @operation("table_info")
     def table_info(self, dataset: str, revision: str | None = None, table: str | None = None) -> TableInfo:
         """One table of a commit (``table`` may be omitted when there is exactly one).
 
@@ -176,10 +232,12 @@ class Store:
         """
         return tables.pick_table(self.get_commit(dataset, revision), table)
 
+    @operation("manifest")
     def manifest(self, dataset: str, revision: str | None = None, table: str | None = None) -> Manifest:
         """The manifest (row ranges) of a table of a commit."""
         return self.manifests.get(self.table_info(dataset, revision, table).manifest_id)
 
+    @operation("read_table")
     def read_table(self, dataset: str, revision: str | None = None, table: str | None = None, *, offset: int = 0,
                    limit: int | None = None, columns: Sequence[str] | None = None,
                    with_keys: bool = False) -> TablePage:
@@ -197,6 +255,7 @@ class Store:
         info = self.table_info(dataset, revision, table)
         return tables.read_page(self.objects, self.manifests, info, offset, limit, columns, with_keys)
 
+    @operation("read_rows")
     def read_rows(self, dataset: str, revision: str | None, table: str | None, row_ids: np.ndarray, *,
                   columns: Sequence[str] | None = None) -> pa.Table:
         """Some rows of a table by logical row id, in the order given.
@@ -207,12 +266,14 @@ class Store:
         info = self.table_info(dataset, revision, table)
         return tables.read_rows(self.objects, self.manifests, info, row_ids, columns)
 
+    @operation("iter_batches")
     def iter_batches(self, dataset: str, revision: str | None = None, table: str | None = None,
                      batch_rows: int = tables.EXPORT_BATCH_ROWS) -> Iterator[pa.Table]:
         """A table's rows as a stream of Arrow tables (bounded memory)."""
         info = self.table_info(dataset, revision, table)
         return tables.iter_batches(self.objects, self.manifests, info, batch_rows)
 
+    @operation("export")
     def export(self, dataset: str, revision: str | None, path: str | os.PathLike, *, table: str | None = None,
                format: str | None = None) -> Path:  # noqa: A002 — mirrors the user-facing option name
         """Export a table to CSV/Parquet, or the whole commit to Excel (one sheet per table).
@@ -244,6 +305,7 @@ class Store:
             raise InvalidInput("a list of sources must be file paths; name frames with a mapping {table: frame}")
         raise InvalidInput(f"cannot commit a {type(sources).__name__}: give file paths, an Arrow table or a DataFrame")
 
+    @operation("commit")
     def commit(
         self,
         dataset: str,
@@ -329,6 +391,7 @@ class Store:
                 pass  # another writer created it meanwhile: commit onto it like any upload
         return writer.commit_upload(self, dataset, branch, upload, who, publish=publish, retry_seconds=retry_seconds)
 
+    @operation("publish")
     def publish(self, dataset: str, branch: str, commit_id: str, *, expected: str | None = None,
                 actor: str = "", reason: str = "publish", force: bool = False) -> Ref:
         """Move a branch to a (staged) commit by compare-and-swap, after the drift policy.
@@ -344,6 +407,7 @@ class Store:
         writer.publish(self, dataset, branch, commit_id, expected=expected, actor=actor, reason=reason, force=force)
         return self.refs.get(dataset, branch)
 
+    @operation("commit_rows")
     def commit_rows(self, dataset: str, branch: str, source_revision: str, row_ids: np.ndarray, *,
                     table: str | None = None, as_table: str | None = None, message: str = "", author: str = "",
                     replace: bool = True, extra_parents: Sequence[str] = (), run_id: str | None = None,
@@ -366,6 +430,7 @@ class Store:
                                       message=message, author=author, replace=replace,
                                       extra_parents=extra_parents, run_id=run_id, meta=meta)
 
+    @operation("commit_selections")
     def commit_selections(self, dataset: str, branch: str, source_revision: str,
                           selections: Mapping[str, np.ndarray], *, table: str | None = None, message: str = "",
                           author: str = "", replace: bool = True, extra_parents: Sequence[str] = (),
@@ -389,34 +454,41 @@ class Store:
                                     writer.Authorship(author, message, run_id, meta))
 
     # --------------------------------------------------------------------- refs
+    @operation("branch")
     def branch(self, dataset: str, name: str) -> Ref:
         """A branch (raises RevisionNotFound if missing, ImmutableRef if it is a tag)."""
         return branches.branch(self, dataset, name)
 
+    @operation("get_ref")
     def get_ref(self, dataset: str, name: str) -> Ref | None:
         """A branch or tag by name, or None."""
         return self.refs.get(dataset, name)
 
+    @operation("refs_at")
     def refs_at(self, dataset: str, commit_id: str) -> list[Ref]:
         """The refs (branches and tags) that point at a commit."""
         return self.refs.pointing_at(dataset, commit_id)
 
+    @operation("branches")
     def branches(self, dataset: str) -> list[Ref]:
         """The dataset's branches."""
         self.get_dataset(dataset)
         return self.refs.list(dataset, BRANCH)
 
+    @operation("tags")
     def tags(self, dataset: str) -> list[Ref]:
         """The dataset's tags."""
         self.get_dataset(dataset)
         return self.refs.list(dataset, TAG)
 
+    @operation("create_branch")
     def create_branch(self, dataset: str, name: str, revision: str | None = None, *, actor: str = "",
                       reason: str = "") -> Ref:
         """Create a branch at a revision (default: the default branch's head)."""
         return branches.create_ref(self, dataset, name, BRANCH, revision, actor,
                                    reason or f"branch from {revision or 'default'}")
 
+    @operation("create_tag")
     def create_tag(self, dataset: str, name: str, revision: str | None = None, *, actor: str = "",
                    reason: str = "") -> Ref:
         """Create an immutable tag at a revision.
@@ -426,10 +498,12 @@ class Store:
         """
         return branches.create_ref(self, dataset, name, TAG, revision, actor, reason or "tag")
 
+    @operation("delete_branch")
     def delete_branch(self, dataset: str, name: str, *, actor: str = "", reason: str = "") -> None:
         """Delete a branch (never the default branch)."""
         branches.delete_branch(self, dataset, name, actor, reason)
 
+    @operation("reset_branch")
     def reset_branch(self, dataset: str, branch: str, revision: str, *, actor: str = "", reason: str = "",
                      expected: str | None = None) -> tuple[str, str]:
         """Point a branch at an earlier (or any) revision — a rollback, recorded in the reflog.
@@ -442,20 +516,25 @@ class Store:
         """
         return branches.reset_branch(self, dataset, branch, revision, actor, reason, expected)
 
+    @operation("reflog")
     def reflog(self, dataset: str, ref: str | None = None, limit: int | None = None) -> list[ReflogEntry]:
         """Moves of one ref (or all refs of the dataset), newest first."""
         self.get_dataset(dataset)
         return self.refs.reflog(dataset, ref, limit)
 
     # -------------------------------------------------------------- feeds
+    @operation("new_commits")
     def new_commits(self, cursor: dict | None, *, limit: int = 100) -> tuple[list[Commit], dict]:
         """Commits of every dataset not reported before this cursor, oldest first (for watchers).
 
         Returns:
             (commits, the cursor to pass next time); see :mod:`.catalog.feeds`.
         """
-        return feeds.new_commits(self.catalog, cursor, limit=limit)
+        found, cursor = feeds.new_commits(self.catalog, cursor, limit=limit)
+        allowed = access.readable(self, [c.dataset for c in found])
+        return [c for c in found if c.dataset in allowed], cursor
 
+    @operation("new_ref_moves")
     def new_ref_moves(self, cursor: dict | None, *, limit: int = 500,
                       from_end: bool = False) -> tuple[list[ReflogEntry], dict]:
         """Ref moves of every dataset not reported before this cursor, in order (for watchers).
@@ -463,33 +542,192 @@ class Store:
         Args:
             from_end: With no cursor, report nothing and start after the newest move.
         """
-        return feeds.new_ref_moves(self.catalog, cursor, limit=limit, from_end=from_end)
+        found, cursor = feeds.new_ref_moves(self.catalog, cursor, limit=limit, from_end=from_end)
+        allowed = access.readable(self, [m.dataset for m in found])
+        return [m for m in found if m.dataset in allowed], cursor
 
     # ------------------------------------------------------- extension points
+    @operation("catalog_read")
     @contextmanager
     def catalog_read(self) -> Iterator[sa.Connection]:
         """*Extension point*: a read transaction on the catalog, for a feature's own tables."""
         with self.catalog.read() as conn:
             yield conn
 
+    @operation("catalog_write")
     @contextmanager
     def catalog_write(self) -> Iterator[sa.Connection]:
         """*Extension point*: a write transaction on the catalog, for a feature's own tables."""
         with self.catalog.write() as conn:
             yield conn
 
+    @operation("put_report")
     def put_report(self, data: bytes, suffix: str = ".parquet") -> str:
         """*Extension point*: store a feature's object (a report, a row list); returns its id."""
         return self.objects.put_bytes(REPORTS, data, suffix)
 
+    @operation("read_report")
     def read_report(self, object_id: str, suffix: str = ".parquet") -> bytes:
         """*Extension point*: the bytes of a stored report (CorruptObject if missing)."""
         return self.objects.read_bytes(REPORTS, object_id, suffix)
 
+    @operation("report_path")
     def report_path(self, object_id: str, suffix: str = ".parquet") -> Path:
         """*Extension point*: where a stored report lives (it may have been collected)."""
         return self.objects.path(REPORTS, object_id, suffix)
 
+    @operation("has_report")
     def has_report(self, object_id: str, suffix: str = ".parquet") -> bool:
         """*Extension point*: whether a report is stored."""
         return self.objects.exists(REPORTS, object_id, suffix)
+
+    # ------------------------------------------- users, permissions, audit, search
+    @operation("current_user")
+    def current_user(self) -> identity.User:
+        """The user this store acts as."""
+        with self.catalog.read() as conn:
+            return identity.require(conn, self.user)
+
+    @operation("create_user")
+    def create_user(self, name: str, display_name: str = "", role: str = identity.USER) -> identity.User:
+        """Register a user (store admins only).
+
+        Raises:
+            InvalidName: the name breaks the naming rules.
+            InvalidInput: an unknown role.
+            AlreadyExists: the user exists.
+            PermissionDenied: the acting user is not a store admin.
+        """
+        identity.validate_user_name(name)
+        identity.validate_role(role)
+        with self.catalog.write() as conn:
+            if identity.get(conn, name) is not None:
+                raise AlreadyExists(f"user {name!r} already exists", kind="user", name=name)
+            return identity.insert(conn, name, display_name, role, self.user)
+
+    @operation("list_users")
+    def list_users(self) -> list[identity.User]:
+        """All registered users, by name."""
+        with self.catalog.read() as conn:
+            return identity.list_all(conn)
+
+    @operation("set_role")
+    def set_role(self, user: str, role: str) -> identity.User:
+        """Make a user a store ``admin`` or a plain ``user`` (store admins only; one admin always remains).
+
+        Raises:
+            UserNotFound, InvalidInput, PermissionDenied.
+        """
+        with self.catalog.write() as conn:
+            return identity.set_role(conn, user, role)
+
+    @operation("grant")
+    def grant(self, dataset: str, user: str, level: str) -> access.Grant:
+        """Give a user ``read``, ``write`` or ``admin`` on a dataset (dataset admins only).
+
+        Raises:
+            DatasetNotFound, UserNotFound, InvalidInput (unknown level, demoting the last admin), PermissionDenied.
+        """
+        with self.catalog.write() as conn:
+            dataset_rows.require(conn, dataset)
+            return access.grant(conn, dataset, user, level, self.user)
+
+    @operation("revoke")
+    def revoke(self, dataset: str, user: str) -> None:
+        """Remove a user's grant on a dataset (refused for its last admin).
+
+        Raises:
+            DatasetNotFound, UserNotFound, NotFound (no grant), InvalidInput, PermissionDenied.
+        """
+        with self.catalog.write() as conn:
+            dataset_rows.require(conn, dataset)
+            access.revoke(conn, dataset, user)
+
+    @operation("set_public_read")
+    def set_public_read(self, dataset: str, public: bool = True) -> Permissions:
+        """Let every user read a dataset (or stop doing so)."""
+        with self.catalog.write() as conn:
+            dataset_rows.require(conn, dataset)
+            access.set_public_read(conn, dataset, bool(public), self.user)
+            return access.permissions(conn, dataset)
+
+    @operation("permissions")
+    def permissions(self, dataset: str) -> Permissions:
+        """Who may do what on a dataset."""
+        with self.catalog.read() as conn:
+            dataset_rows.require(conn, dataset)
+            return access.permissions(conn, dataset)
+
+    @operation("protect_branch")
+    def protect_branch(self, dataset: str, branch: str, *, require_merge: bool = True, allow_reset: bool = False,
+                       allow_delete: bool = False) -> Protection:
+        """Protect a branch: it moves only by merge (or, with ``require_merge=False``, by the
+        dataset's admins), and is reset or deleted only if allowed. Checked in the same
+        transaction as every compare-and-swap of the branch.
+
+        Raises:
+            DatasetNotFound, RevisionNotFound (no such branch), PermissionDenied.
+        """
+        self.branch(dataset, branch)
+        with self.catalog.write() as conn:
+            return protection.protect(conn, dataset, branch, require_merge=require_merge, allow_reset=allow_reset,
+                                      allow_delete=allow_delete, by=self.user)
+
+    @operation("unprotect_branch")
+    def unprotect_branch(self, dataset: str, branch: str) -> bool:
+        """Remove a branch's protection; whether it had one."""
+        self.get_dataset(dataset)
+        with self.catalog.write() as conn:
+            return protection.unprotect(conn, dataset, branch)
+
+    @operation("protections")
+    def protections(self, dataset: str) -> list[Protection]:
+        """The protected branches of a dataset."""
+        with self.catalog.read() as conn:
+            dataset_rows.require(conn, dataset)
+            return protection.list_for(conn, dataset)
+
+    @operation("audit_log")
+    def audit_log(self, dataset: str | None = None, user: str | None = None, since: str | None = None,
+                  action: str | None = None, limit: int = 1000) -> list[AuditEntry]:
+        """The audit trail (newest first): every mutating action and every denial.
+
+        Needs admin on ``dataset``, or the store admin role without one.
+        """
+        return audit.entries(self.catalog, dataset=dataset, user=user, since=since, action=action, limit=limit)
+
+    @operation("export_audit_log")
+    def export_audit_log(self, path: str | os.PathLike, dataset: str | None = None, user: str | None = None,
+                         since: str | None = None, action: str | None = None, limit: int = 100_000) -> Path:
+        """Write the audit trail (filtered like :meth:`audit_log`) as CSV; returns the path."""
+        entries = audit.entries(self.catalog, dataset=dataset, user=user, since=since, action=action, limit=limit)
+        return audit.write_csv(entries, path)
+
+    @operation("search")
+    def search(self, query: str = "", *, tags: Sequence[str] = (), created_by: Sequence[str] = (),
+               updated_after: str | None = None, updated_before: str | None = None, limit: int = 20,
+               offset: int = 0) -> SearchResult:
+        """Search the datasets the acting user may read.
+
+        Full text over name, description and tags (stemmed, every word matched as a
+        prefix; the query is plain text, never query syntax), filtered by tags (all of
+        them), creators (any of them) and last-update time; ranked by relevance.
+
+        Returns:
+            SearchResult: a page of items (with score and highlighted snippets), the total
+            number of matches, and facets (counts per tag, creator and update month) over
+            all matches.
+
+        Raises:
+            InvalidInput: limit outside 1..1000, offset outside 0..1,000,000, a bad time.
+        """
+        return search.search(self, query, tags=tags, created_by=created_by, updated_after=updated_after,
+                             updated_before=updated_before, limit=limit, offset=offset)
+
+    @operation("suggest")
+    def suggest(self, prefix: str, limit: int = 10) -> list[Suggestion]:
+        """Autocomplete over the names and tags of readable datasets, tolerant of typos (trigrams).
+
+        Prefix matches come first, then by similarity and the number of datasets.
+        """
+        return search.suggest(self, prefix, limit)

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from . import access, protection
 from .catalog import datasets as dataset_rows
 from .catalog.commits import insert_commit
 from .commit_ids import commit_id, table_content_id, tree_id
@@ -49,6 +50,8 @@ class NewDataset:
     description: str = ""
     tags: tuple[str, ...] = ()
     drift_policy: str = DriftPolicy.warn.value
+    public_read: bool = False
+    protect_default_branch: bool = False
 
 
 @dataclass(frozen=True)
@@ -188,7 +191,8 @@ def _reason(verb: str, who: Authorship) -> str:
     return f"{reason} (forced: {who.force_reason})" if who.force else reason
 
 
-def create_dataset(conn: sa.Connection, store: Store, name: str, spec: NewDataset, created_by: str) -> Commit:
+def create_dataset(conn: sa.Connection, store: Store, name: str, spec: NewDataset, created_by: str, *,
+                   protect: bool = True) -> Commit:
     """Create a dataset with ``main`` at an empty version 0, in the caller's write transaction.
 
     Returns:
@@ -203,6 +207,10 @@ def create_dataset(conn: sa.Connection, store: Store, name: str, spec: NewDatase
                         created_at=now, drift_policy=DriftPolicy.parse(spec.drift_policy).value)
     insert_commit(conn, root)
     store.refs.add_if_new(conn, name, "main", BRANCH, root.id, created_by, "create dataset")
+    access.grant_creator(conn, name, store.user, spec.public_read)
+    if protect and spec.protect_default_branch:
+        protection.protect(conn, name, "main", require_merge=True, allow_reset=False, allow_delete=False,
+                           by=store.user)
     return root
 
 
@@ -218,7 +226,7 @@ def create_with_commit(store: Store, dataset: str, spec: NewDataset, upload: Upl
     """
     meta = _forced_meta(who)
     with store.catalog.write() as conn:
-        root = create_dataset(conn, store, dataset, spec, who.author)
+        root = create_dataset(conn, store, dataset, spec, who.author or store.user, protect=False)
         tables = _tree(root, "main", upload)
         if not tables:
             return CommitResult("no_changes", dataset, "main", root.id, (), _results(root, upload), (), 1)
@@ -226,6 +234,9 @@ def create_with_commit(store: Store, dataset: str, spec: NewDataset, upload: Upl
         insert_commit(conn, commit)
         if publish:
             store.refs.set_if_equals(conn, dataset, "main", root.id, commit.id, who.author, _reason("commit", who))
+        if spec.protect_default_branch:
+            protection.protect(conn, dataset, "main", require_merge=True, allow_reset=False, allow_delete=False,
+                               by=store.user)
     return CommitResult("committed" if publish else "staged", dataset, "main", commit.id, commit.parents,
                         _results(root, upload), (), 1)
 

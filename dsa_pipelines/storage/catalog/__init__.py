@@ -7,6 +7,7 @@ the database only through :meth:`Catalog.read` / :meth:`Catalog.write`, via the
 store's documented extension point (``Store.catalog_read`` / ``Store.catalog_write``).
 """
 
+from . import access_tables, search_index  # noqa: F401 — register their tables on the metadata
 from .database import Catalog, connect_catalog
 from .schema import metadata
 

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 
 from ..errors import AlreadyExists, DatasetNotFound
 from ..models import Dataset
+from . import search_index
 from .schema import datasets, refs
 
 
@@ -76,6 +77,7 @@ def insert(conn: sa.Connection, *, name: str, description: str, tags: Sequence[s
                 created_at=created_at, default_branch=default_branch, drift_policy=drift_policy, settings="{}"))
     except sa.exc.IntegrityError as e:
         raise AlreadyExists(f"dataset {name!r} already exists", kind="dataset", name=name) from e
+    search_index.index_dataset(conn, name)
 
 
 def update(conn: sa.Connection, name: str, *, description: str | None = None, tags: Sequence[str] | None = None,
@@ -92,3 +94,5 @@ def update(conn: sa.Connection, name: str, *, description: str | None = None, ta
         values["settings"] = json.dumps(dict(settings), sort_keys=True)
     if values:
         conn.execute(datasets.update().where(datasets.c.name == name).values(**values))
+        if description is not None or tags is not None:
+            search_index.index_dataset(conn, name)

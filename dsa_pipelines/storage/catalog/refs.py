@@ -8,12 +8,14 @@ a row count other than 1 means another writer won and raises :class:`RefConflict
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
 from ..errors import AlreadyExists, ImmutableRef, RefConflict, RevisionNotFound
 from ..models import BRANCH, TAG, Ref, ReflogEntry, utc_now
+from . import search_index
 from .schema import reflog, refs
 
 if TYPE_CHECKING:
@@ -29,10 +31,14 @@ class RefStore:
 
     Args:
         catalog: The catalog database.
+        guard: Called as ``guard(conn, dataset, branch, move)`` inside the transaction of every
+            branch move or deletion, before the compare-and-swap (branch protection); it raises
+            to refuse the move.
     """
 
-    def __init__(self, catalog: Catalog) -> None:
+    def __init__(self, catalog: Catalog, guard: Callable[[sa.Connection, str, str, str], None] | None = None) -> None:
         self.catalog = catalog
+        self.guard = guard
 
     def get(self, dataset: str, name: str, conn: sa.Connection | None = None) -> Ref | None:
         """The ref, or None if absent."""
@@ -67,6 +73,8 @@ class RefStore:
                 actor=actor, reason=reason, created_at=now,
             )
         )
+        if kind == BRANCH:
+            search_index.on_branch_move(conn, dataset, name, new)
 
     def add_if_new(self, conn: sa.Connection, dataset: str, name: str, kind: str, commit_id: str,
                    actor: str = "", reason: str = "") -> None:
@@ -102,14 +110,21 @@ class RefStore:
         self._log(conn, dataset, name, kind, None, commit_id, actor, reason, now)
 
     def set_if_equals(self, conn: sa.Connection, dataset: str, name: str, expected: str, new: str,
-                      actor: str = "", reason: str = "") -> None:
+                      actor: str = "", reason: str = "", *, move: str = "commit") -> None:
         """Move a branch from ``expected`` to ``new`` inside the caller's transaction.
 
+        Args:
+            move: What kind of move this is for branch protection: ``commit`` (a direct move:
+                commit, publish, selection), ``merge`` or ``reset``.
+
         Raises:
+            BranchProtected: the branch's protection refuses this kind of move.
             RevisionNotFound: no such branch.
             ImmutableRef: the ref is a tag.
             RefConflict: the branch no longer points at ``expected``.
         """
+        if self.guard is not None:
+            self.guard(conn, dataset, name, move)
         now = utc_now()
         result = conn.execute(
             refs.update()
@@ -138,9 +153,12 @@ class RefStore:
         """Delete a branch that still points at ``expected``.
 
         Raises:
+            BranchProtected: the branch is protected and its rule does not allow deletion.
             ImmutableRef: the ref is a tag.
             RefConflict: the branch moved meanwhile.
         """
+        if self.guard is not None:
+            self.guard(conn, dataset, name, "delete")
         current = self.get(dataset, name, conn)
         if current is not None and current.kind == TAG:
             raise ImmutableRef(f"{name!r} is a tag; tags are never deleted", dataset=dataset, name=name)

@@ -1,0 +1,177 @@
+"""Dataset search: full text with stemming and prefix matching, filters, exact facets, suggestions.
+
+Runs entirely in the catalog database over its own indexes (see
+:mod:`.catalog.search_index`): FTS5 on SQLite, ``tsvector`` + GIN on PostgreSQL; facets
+are counted by SQL over the whole match (not the page), and only datasets the acting
+user may read are ever matched. A query is plain text: it is split into words of
+letters and digits, so quotes, ``*``, ``NEAR``, ``OR`` or SQL meta-characters are just
+text, never query syntax.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+import sqlalchemy as sa
+
+from .access import readable_filter
+from .catalog import search_index as ix
+from .errors import InvalidInput
+from .models import format_time
+
+if TYPE_CHECKING:
+    from .repository import Store
+
+MAX_LIMIT = 1000
+MAX_OFFSET = 1_000_000
+MAX_FILTER_VALUES = 100
+MIN_SIMILARITY = 0.5
+
+
+@dataclass(frozen=True)
+class SearchItem:
+    """One matching dataset."""
+
+    name: str
+    description: str
+    tags: tuple[str, ...]
+    created_by: str
+    created_at: str
+    updated_at: str
+    row_count: int
+    head: str | None
+    score: float
+    snippets: dict = field(default_factory=dict, hash=False, compare=False)  # field -> text with <mark>s
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    """A page of matches, the number of all matches, and facets over all of them."""
+
+    items: tuple[SearchItem, ...]
+    total: int
+    facets: dict = field(hash=False, compare=False)  # {"tags"|"created_by"|"updated_month": {value: count}}
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """An autocomplete suggestion: a dataset name or a tag."""
+
+    text: str
+    kind: str  # name | tag
+    datasets: int
+    similarity: float
+
+
+def _count(value: object, name: str, low: int, high: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise InvalidInput(f"{name} must be a whole number from {low} to {high:,}, not {value!r}", **{name: value})
+    return value
+
+
+def _values(values: Sequence[str] | str, name: str) -> list[str]:
+    items = [values] if isinstance(values, str) else list(values)
+    if len(items) > MAX_FILTER_VALUES or not all(isinstance(v, str) for v in items):
+        raise InvalidInput(f"{name} must be at most {MAX_FILTER_VALUES} strings")
+    return items
+
+
+def _time(value: str | datetime | None, name: str) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return format_time(value)
+    if isinstance(value, str):
+        try:
+            return format_time(datetime.fromisoformat(value.replace("Z", "+00:00")))
+        except ValueError as e:
+            raise InvalidInput(f"{name} must be an ISO-8601 time, not {value!r}") from e
+    raise InvalidInput(f"{name} must be a datetime or ISO-8601 text, not {type(value).__name__}")
+
+
+def search(store: Store, query: str = "", *, tags: Sequence[str] = (), created_by: Sequence[str] = (),
+           updated_after: str | datetime | None = None, updated_before: str | datetime | None = None,
+           limit: int = 20, offset: int = 0) -> SearchResult:
+    """See :meth:`Store.search`."""
+    if not isinstance(query, str):
+        raise InvalidInput(f"a search query is text, not {type(query).__name__}")
+    limit, offset = _count(limit, "limit", 1, MAX_LIMIT), _count(offset, "offset", 0, MAX_OFFSET)
+    tags, creators = _values(tags, "tags"), _values(created_by, "created_by")
+    after, before = _time(updated_after, "updated_after"), _time(updated_before, "updated_before")
+    docs = ix.search_documents
+    query_words = ix.words(query)
+    conditions = [readable_filter(store, docs.c.dataset)]
+    for tag in dict.fromkeys(tags):
+        conditions.append(docs.c.dataset.in_(sa.select(ix.search_tags.c.dataset).where(ix.search_tags.c.tag == tag)))
+    if creators:
+        conditions.append(docs.c.created_by.in_(creators))
+    if after is not None:
+        conditions.append(docs.c.updated_at >= after)
+    if before is not None:
+        conditions.append(docs.c.updated_at <= before)
+    if query_words:
+        hits = ix.match(store.catalog.dialect, query_words).subquery("hits")
+        matched = (sa.select(docs, hits.c.score).join(hits, hits.c.id == docs.c.id).where(*conditions)
+                   .cte("matched"))
+        order = (matched.c.score.desc(), matched.c.dataset)
+    else:
+        matched = sa.select(docs, sa.literal(0.0).label("score")).where(*conditions).cte("matched")
+        order = (matched.c.updated_at.desc(), matched.c.dataset)
+    n = sa.func.count().label("n")
+    month = sa.func.substr(matched.c.updated_at, 1, 7).label("value")
+    tag_rows = (sa.select(ix.search_tags.c.tag.label("value"), n)
+                .join(matched, matched.c.dataset == ix.search_tags.c.dataset).group_by(ix.search_tags.c.tag))
+    with store.catalog.read() as conn:
+        total = conn.execute(sa.select(sa.func.count()).select_from(matched)).scalar()
+        page = list(conn.execute(sa.select(matched).order_by(*order).limit(limit).offset(offset)))
+        facets = {
+            "tags": _facet(conn, tag_rows),
+            "created_by": _facet(conn, sa.select(matched.c.created_by.label("value"), n)
+                                 .group_by(matched.c.created_by)),
+            "updated_month": _facet(conn, sa.select(month, n).group_by(month)),
+        }
+        marks = ix.highlights(conn, query_words, [r.id for r in page])
+    items = tuple(SearchItem(r.dataset, r.description, tuple(r.tags.split()), r.created_by, r.created_at,
+                             r.updated_at, r.row_count, r.head, round(float(r.score), 6), marks.get(r.id, {}))
+                  for r in page)
+    return SearchResult(items, total, facets)
+
+
+def _facet(conn: sa.Connection, query: sa.Select) -> dict[str, int]:
+    rows = conn.execute(query)
+    return dict(sorted(((r.value, r.n) for r in rows), key=lambda kv: (-kv[1], kv[0])))
+
+
+def suggest(store: Store, prefix: str, limit: int = 10) -> list[Suggestion]:
+    """See :meth:`Store.suggest`."""
+    if not isinstance(prefix, str):
+        raise InvalidInput(f"a suggestion prefix is text, not {type(prefix).__name__}")
+    limit = _count(limit, "limit", 1, 100)
+    text = prefix.strip().lower()[:ix.MAX_WORD_LENGTH]
+    if not text:
+        return []
+    grams = ix.trigrams(text, prefix=True)
+    need = max(1, int(len(grams) * MIN_SIMILARITY + 0.999))
+    docs, tags = ix.search_documents, ix.search_tags
+    with store.catalog.read() as conn:
+        candidates = ix.term_candidates(conn, grams, need, limit * 10)
+        names = [c.term for c in candidates if c.kind == "name"]
+        tag_terms = [c.term for c in candidates if c.kind == "tag"]
+        readable_names = {r.dataset for r in conn.execute(sa.select(docs.c.dataset).where(
+            docs.c.dataset.in_(names), readable_filter(store, docs.c.dataset)))} if names else set()
+        tag_counts = {r.tag: r.n for r in conn.execute(
+            sa.select(tags.c.tag, sa.func.count().label("n")).where(
+                tags.c.tag.in_(tag_terms), readable_filter(store, tags.c.dataset)).group_by(tags.c.tag))
+            } if tag_terms else {}
+    out = []
+    for c in candidates:
+        count = 1 if c.kind == "name" and c.term in readable_names else tag_counts.get(c.term, 0) * (c.kind == "tag")
+        if count:
+            starts = c.term.lower().startswith(text)
+            similarity = c.shared / max(len(grams), 1)
+            out.append((not starts, -similarity, abs(c.grams - len(grams)), -count, c.term,
+                        Suggestion(c.term, c.kind, count, round(similarity, 4))))
+    return [s[-1] for s in sorted(out)[:limit]]
