@@ -50,6 +50,7 @@ PUBLIC = "*"
 DATASET = "dataset"  # the rule's level applies to the dataset argument
 STORE = "store"  # a store-wide operation: ``level`` None = any registered user, ADMIN = store admin
 FILTERED = "filtered"  # any user; the operation returns only what the user may read
+RESULT = "result"  # the level applies to the dataset of what the operation finds (checked by the method)
 
 
 @dataclass(frozen=True)
@@ -73,7 +74,7 @@ OPERATIONS: Mapping[str, Rule] = {
     "update_dataset": Rule(Level.WRITE, mutates=True, dataset_arg="name"),
     "update_dataset_policy": Rule(Level.ADMIN, mutates=True, dataset_arg="name"),
     # history and tables
-    "resolve": _R, "get_commit": _R, "find_commit": Rule(None, FILTERED), "log": _R, "schema_drift": _R,
+    "resolve": _R, "get_commit": _R, "find_commit": Rule(Level.READ, RESULT), "log": _R, "schema_drift": _R,
     "list_tables": _R, "table_info": _R, "manifest": _R, "read_table": _R, "read_rows": _R,
     "iter_batches": _R, "export": _R,
     # commits
@@ -150,11 +151,13 @@ def check(store: Store, operation: str, dataset: str | None) -> None:
         PermissionDenied: naming user, dataset, operation and the level needed.
     """
     rule = OPERATIONS[operation]
+    dataset = dataset if rule.scope in (DATASET, RESULT) else None
     with store.catalog.read() as conn:
-        me = standing(conn, store.user, store.admins, dataset if rule.scope == DATASET else None)
+        me = standing(conn, store.user, store.admins, dataset)
     if me.admin:
         return
-    if rule.scope == FILTERED or (rule.scope == STORE and rule.level is None):
+    if rule.scope == FILTERED or (rule.scope == STORE and rule.level is None) or (
+            rule.scope == RESULT and dataset is None):
         if not me.registered:
             raise _deny(store.user, None, operation, "a registered user", "no account")
         return
@@ -181,11 +184,10 @@ def authorise(store: Store, operation: str, dataset: str | None, *, params: dict
         raise
 
 
-def readable_filter(store: Store, column: sa.ColumnElement) -> sa.ColumnElement[bool]:
+def readable_filter(conn: sa.Connection, store: Store, column: sa.ColumnElement) -> sa.ColumnElement[bool]:
     """A SQL condition on a dataset-name column: the datasets the store's user may read."""
-    with store.catalog.read() as conn:
-        if standing(conn, store.user, store.admins, None).admin:
-            return sa.true()
+    if standing(conn, store.user, store.admins, None).admin:
+        return sa.true()
     return column.in_(sa.select(grants.c.dataset).where(grants.c.principal.in_([store.user, PUBLIC])))
 
 

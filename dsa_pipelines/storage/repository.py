@@ -195,7 +195,7 @@ class Store:
             InvalidInput, RevisionNotFound, AmbiguousRevision.
         """
         commit = history.find_commit(self.catalog, prefix)
-        access.authorise(self, "get_commit", commit.dataset, target=prefix)
+        access.authorise(self, "find_commit", commit.dataset, target=prefix)
         return commit
 
     @operation("log")

@@ -103,7 +103,7 @@ def search(store: Store, query: str = "", *, tags: Sequence[str] = (), created_b
     after, before = _time(updated_after, "updated_after"), _time(updated_before, "updated_before")
     docs = ix.search_documents
     query_words = ix.words(query)
-    conditions = [readable_filter(store, docs.c.dataset)]
+    conditions = []
     for tag in dict.fromkeys(tags):
         conditions.append(docs.c.dataset.in_(sa.select(ix.search_tags.c.dataset).where(ix.search_tags.c.tag == tag)))
     if creators:
@@ -112,19 +112,20 @@ def search(store: Store, query: str = "", *, tags: Sequence[str] = (), created_b
         conditions.append(docs.c.updated_at >= after)
     if before is not None:
         conditions.append(docs.c.updated_at <= before)
-    if query_words:
-        hits = ix.match(store.catalog.dialect, query_words).subquery("hits")
-        matched = (sa.select(docs, hits.c.score).join(hits, hits.c.id == docs.c.id).where(*conditions)
-                   .cte("matched"))
-        order = (matched.c.score.desc(), matched.c.dataset)
-    else:
-        matched = sa.select(docs, sa.literal(0.0).label("score")).where(*conditions).cte("matched")
-        order = (matched.c.updated_at.desc(), matched.c.dataset)
-    n = sa.func.count().label("n")
-    month = sa.func.substr(matched.c.updated_at, 1, 7).label("value")
-    tag_rows = (sa.select(ix.search_tags.c.tag.label("value"), n)
-                .join(matched, matched.c.dataset == ix.search_tags.c.dataset).group_by(ix.search_tags.c.tag))
     with store.catalog.read() as conn:
+        conditions.append(readable_filter(conn, store, docs.c.dataset))
+        if query_words:
+            hits = ix.match(store.catalog.dialect, query_words).subquery("hits")
+            matched = (sa.select(docs, hits.c.score).join(hits, hits.c.id == docs.c.id).where(*conditions)
+                       .cte("matched"))
+            order = (matched.c.score.desc(), matched.c.dataset)
+        else:
+            matched = sa.select(docs, sa.literal(0.0).label("score")).where(*conditions).cte("matched")
+            order = (matched.c.updated_at.desc(), matched.c.dataset)
+        n = sa.func.count().label("n")
+        month = sa.func.substr(matched.c.updated_at, 1, 7).label("value")
+        tag_rows = (sa.select(ix.search_tags.c.tag.label("value"), n)
+                    .join(matched, matched.c.dataset == ix.search_tags.c.dataset).group_by(ix.search_tags.c.tag))
         total = conn.execute(sa.select(sa.func.count()).select_from(matched)).scalar()
         page = list(conn.execute(sa.select(matched).order_by(*order).limit(limit).offset(offset)))
         facets = {
@@ -161,10 +162,10 @@ def suggest(store: Store, prefix: str, limit: int = 10) -> list[Suggestion]:
         names = [c.term for c in candidates if c.kind == "name"]
         tag_terms = [c.term for c in candidates if c.kind == "tag"]
         readable_names = {r.dataset for r in conn.execute(sa.select(docs.c.dataset).where(
-            docs.c.dataset.in_(names), readable_filter(store, docs.c.dataset)))} if names else set()
+            docs.c.dataset.in_(names), readable_filter(conn, store, docs.c.dataset)))} if names else set()
         tag_counts = {r.tag: r.n for r in conn.execute(
             sa.select(tags.c.tag, sa.func.count().label("n")).where(
-                tags.c.tag.in_(tag_terms), readable_filter(store, tags.c.dataset)).group_by(tags.c.tag))
+                tags.c.tag.in_(tag_terms), readable_filter(conn, store, tags.c.dataset)).group_by(tags.c.tag))
             } if tag_terms else {}
     out = []
     for c in candidates:
