@@ -181,6 +181,7 @@ def authorise(store: Store, operation: str, dataset: str | None, *, params: dict
     except PermissionDenied as e:
         audit.record(store.catalog, user=store.user, action=operation, dataset=dataset, outcome=audit.DENIED,
                      params=params, detail=str(e), run_id=run_id or store.run_id, target=target)
+        e.audited = True
         raise
 
 
@@ -252,7 +253,7 @@ def operation(name: str) -> Callable[[F], F]:
         @functools.wraps(fn)
         def guarded(store: Store, *args: object, **kwargs: object) -> object:
             bound = signature.bind(store, *args, **kwargs)
-            dataset = bound.arguments.get(rule.dataset_arg) if rule.scope == DATASET else None
+            dataset = bound.arguments.get(rule.dataset_arg)  # checked only for dataset scope; always audited
             dataset = dataset if isinstance(dataset, str) else None
             active = _ACTIVE.get()
             if active is not None and active.store == id(store) and (
@@ -261,11 +262,11 @@ def operation(name: str) -> Callable[[F], F]:
             run_id = bound.arguments.get("run_id") or store.run_id
             authorise(store, name, dataset, params=_params(bound, rule.dataset_arg),
                       target=_target(bound, rule.dataset_arg, None), run_id=run_id)
-            token = _ACTIVE.set(_Active(id(store), dataset, int(rule.level or 0) if dataset else 0))
+            token = _ACTIVE.set(_Active(id(store), dataset, int(rule.level) if rule.scope == DATASET and dataset else 0))
             try:
                 result = fn(store, *args, **kwargs)
             except DsaError as e:
-                if rule.mutates or isinstance(e, PermissionDenied):
+                if (rule.mutates or isinstance(e, PermissionDenied)) and not getattr(e, "audited", False):
                     audit.record(store.catalog, user=store.user, action=name, dataset=dataset,
                                  outcome=audit.DENIED if isinstance(e, PermissionDenied) else audit.FAILED,
                                  params=_params(bound, rule.dataset_arg), detail=str(e), run_id=run_id,
