@@ -10,6 +10,7 @@ text, never query syntax.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -29,6 +30,7 @@ MAX_LIMIT = 1000
 MAX_OFFSET = 1_000_000
 MAX_FILTER_VALUES = 100
 MIN_SIMILARITY = 0.5
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 @dataclass(frozen=True)
@@ -151,7 +153,7 @@ def suggest(store: Store, prefix: str, limit: int = 10) -> list[Suggestion]:
     if not isinstance(prefix, str):
         raise InvalidInput(f"a suggestion prefix is text, not {type(prefix).__name__}")
     limit = _count(limit, "limit", 1, 100)
-    text = prefix.strip().lower()[:ix.MAX_WORD_LENGTH]
+    text = _CONTROL.sub("", prefix).strip().lower()[:ix.MAX_WORD_LENGTH]
     if not text:
         return []
     grams = ix.trigrams(text, prefix=True)
