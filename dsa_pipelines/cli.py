@@ -13,6 +13,12 @@ Examples::
     dsa branch customers cleanup v1
     dsa reset customers main v1 --reason "bad upload"
     dsa export customers main out.csv
+    dsa users add bo --role user && dsa grant customers bo write
+    dsa protect customers main && dsa audit --dataset customers
+    dsa search "churn" --tag crm --by ana && dsa suggest custmer
+
+The acting user is ``$DSA_USER`` (default: the OS login name); see the README's
+security section.
 """
 
 from __future__ import annotations
@@ -97,6 +103,118 @@ def _export(store: Store, args: argparse.Namespace) -> None:
     print(f"wrote {path}")
 
 
+# ------------------------------------------------------------------ access and search
+def _users(store: Store, args: argparse.Namespace) -> None:
+    if args.action == "add":
+        user = store.create_user(args.name, display_name=args.display_name, role=args.role or "user")
+        print(f"created user {user.name} ({user.role})")
+    elif args.action == "set-role":
+        user = store.set_role(args.name, args.role or "user")
+        print(f"{user.name} is now {user.role}")
+    else:
+        for user in store.list_users():
+            print(f"{user.name}\t{user.role}\t{user.display_name}\t{user.created_at}")
+
+
+def _grant(store: Store, args: argparse.Namespace) -> None:
+    grant = store.grant(args.dataset, args.user, args.level)
+    print(f"{grant.user} has {grant.level} on {args.dataset}")
+
+
+def _revoke(store: Store, args: argparse.Namespace) -> None:
+    store.revoke(args.dataset, args.user)
+    print(f"revoked {args.user} on {args.dataset}")
+
+
+def _permissions(store: Store, args: argparse.Namespace) -> None:
+    if args.public is not None:
+        store.set_public_read(args.dataset, args.public == "on")
+    perms = store.permissions(args.dataset)
+    print(f"public read: {'yes' if perms.public_read else 'no'}")
+    for g in perms.grants:
+        print(f"{g.user}\t{g.level}\t{g.granted_by}\t{g.granted_at}")
+
+
+def _protect(store: Store, args: argparse.Namespace) -> None:
+    if args.remove:
+        removed = store.unprotect_branch(args.dataset, args.branch)
+        print(f"{args.branch}: {'protection removed' if removed else 'was not protected'}")
+        return
+    rule = store.protect_branch(args.dataset, args.branch, require_merge=not args.admins_commit,
+                                allow_reset=args.allow_reset, allow_delete=args.allow_delete)
+    how = "moves only by merge" if rule.require_merge else "moves by merge or by the dataset's admins"
+    print(f"{rule.branch} is protected: {how}; reset {'allowed' if rule.allow_reset else 'refused'}, "
+          f"delete {'allowed' if rule.allow_delete else 'refused'}")
+
+
+def _audit(store: Store, args: argparse.Namespace) -> None:
+    filters = {"dataset": args.dataset, "user": args.user, "since": args.since, "action": args.action}
+    if args.csv:
+        print(f"wrote {store.export_audit_log(args.csv, limit=args.limit, **filters)}")
+        return
+    for e in store.audit_log(limit=args.limit, **filters):
+        print(f"{e.created_at}\t{e.user}\t{e.action}\t{e.dataset or '-'}\t{e.target or '-'}\t{e.outcome}"
+              f"\t{e.detail}")
+
+
+def _search(store: Store, args: argparse.Namespace) -> None:
+    result = store.search(args.query, tags=args.tag or (), created_by=args.by or (), updated_after=args.after,
+                          updated_before=args.before, limit=args.limit, offset=args.offset)
+    for item in result.items:
+        print(f"{item.name}\t{item.row_count} rows\t{item.updated_at}\t{','.join(item.tags)}\t{item.description}")
+    print(f"({len(result.items)} of {result.total} from {args.offset})")
+    for facet, counts in result.facets.items():
+        print(f"{facet}: " + ", ".join(f"{value} ({n})" for value, n in list(counts.items())[:10]))
+
+
+def _suggest(store: Store, args: argparse.Namespace) -> None:
+    for s in store.suggest(args.prefix, limit=args.limit):
+        print(f"{s.text}\t{s.kind}\t{s.datasets}")
+
+
+def _access_commands(cmd) -> None:  # noqa: ANN001 — the parser's command factory
+    p = cmd("users", _users, "list users, add one, or set a role (store admins)")
+    p.add_argument("action", nargs="?", choices=("list", "add", "set-role"), default="list")
+    p.add_argument("name", nargs="?")
+    p.add_argument("role", nargs="?", choices=("user", "admin"))
+    p.add_argument("--display-name", default="")
+    p = cmd("grant", _grant, "give a user read, write or admin on a dataset")
+    p.add_argument("dataset")
+    p.add_argument("user")
+    p.add_argument("level", choices=("read", "write", "admin"))
+    p = cmd("revoke", _revoke, "remove a user's permission on a dataset")
+    p.add_argument("dataset")
+    p.add_argument("user")
+    p = cmd("permissions", _permissions, "who may do what on a dataset")
+    p.add_argument("dataset")
+    p.add_argument("--public", choices=("on", "off"), help="let every user read it (or not)")
+    p = cmd("protect", _protect, "protect a branch (moves only by merge)")
+    p.add_argument("dataset")
+    p.add_argument("branch")
+    p.add_argument("--admins-commit", action="store_true", help="let the dataset's admins move it directly")
+    p.add_argument("--allow-reset", action="store_true")
+    p.add_argument("--allow-delete", action="store_true")
+    p.add_argument("--remove", action="store_true", help="remove the protection")
+    p = cmd("audit", _audit, "the audit trail, newest first")
+    p.add_argument("--dataset")
+    p.add_argument("--user")
+    p.add_argument("--since")
+    p.add_argument("--action")
+    p.add_argument("-n", "--limit", type=int, default=100)
+    p.add_argument("--csv", help="write it as CSV to this path")
+    p = cmd("search", _search, "search datasets (name, description, tags)")
+    p.add_argument("query", nargs="?", default="")
+    p.add_argument("--tag", action="append", help="only datasets with this tag (repeatable: all of them)")
+    p.add_argument("--by", action="append", help="only datasets created by this user (repeatable: any)")
+    p.add_argument("--after")
+    p.add_argument("--before")
+    p.add_argument("-n", "--limit", type=int, default=20)
+    p.add_argument("--offset", type=int, default=0)
+    p = cmd("suggest", _suggest, "autocomplete dataset names and tags")
+    p.add_argument("prefix")
+    p.add_argument("-n", "--limit", type=int, default=10)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``dsa`` argument parser."""
     parser = argparse.ArgumentParser(prog="dsa", description="Row-level versioning of tabular datasets.")
@@ -154,6 +272,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("revision")
     p.add_argument("path")
     p.add_argument("-t", "--table")
+    _access_commands(cmd)
     return parser
 
 

@@ -22,8 +22,15 @@ def test_every_variable_is_read() -> None:
         "DSA_STORE_ROOT": "/s", "DSA_CATALOG_URL": "sqlite://", "DSA_LANDING_DIR": "/l",
         "DSA_LANDING_INTERVAL_SECONDS": "3", "DSA_CATALOG_SENSOR_INTERVAL_SECONDS": "4",
         "DSA_DUCKDB_MEMORY_LIMIT": "2GB", "DSA_EXPECTATIONS_DIR": "/e", "DSA_EXPECTATIONS_MAX_ROWS": "5",
-        "DAGSTER_HOME": "/d"})
-    assert s == Settings(Path("/s"), "sqlite://", Path("/l"), 3, 4, "2GB", Path("/e"), 5, Path("/d"))
+        "DAGSTER_HOME": "/d", "DSA_USER": " ana ", "DSA_ADMIN": "ana, bo,,"})
+    assert s == Settings(Path("/s"), "sqlite://", Path("/l"), 3, 4, "2GB", Path("/e"), 5, Path("/d"), "ana",
+                         frozenset({"ana", "bo"}))
+
+
+def test_the_user_defaults_to_the_os_login() -> None:
+    from dsa_pipelines.settings import os_login  # noqa: PLC0415
+
+    assert Settings.from_env({}).user == os_login() != ""
 
 
 @pytest.mark.parametrize(("name", "value", "message"), [

@@ -262,7 +262,8 @@ def operation(name: str) -> Callable[[F], F]:
             run_id = bound.arguments.get("run_id") or store.run_id
             authorise(store, name, dataset, params=_params(bound, rule.dataset_arg),
                       target=_target(bound, rule.dataset_arg, None), run_id=run_id)
-            token = _ACTIVE.set(_Active(id(store), dataset, int(rule.level) if rule.scope == DATASET and dataset else 0))
+            level = int(rule.level) if rule.scope == DATASET and dataset else 0
+            token = _ACTIVE.set(_Active(id(store), dataset, level))
             try:
                 result = fn(store, *args, **kwargs)
             except DsaError as e:

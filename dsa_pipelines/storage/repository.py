@@ -37,9 +37,9 @@ from .manifest import Manifest
 from .models import BRANCH, TAG, Commit, CommitResult, Dataset, LogEntry, Ref, ReflogEntry, TableInfo, TablePage
 from .names import validate_dataset_name, validate_ref_name
 from .objects import ObjectStore
+from .protection import Protection
 from .readers import SourceTable, open_sources, source_from_frame
 from .rows import ManifestCache
-from .protection import Protection
 from .schema_drift import DriftPolicy, SchemaDriftReport, compare_commits
 from .search import SearchResult, Suggestion
 

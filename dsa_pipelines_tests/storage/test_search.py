@@ -101,7 +101,8 @@ def test_search_ranks_counts_facets_exactly_and_filters_by_permission(store: Sto
     assert viewer.search("payroll", limit=100).total == len(visible) + 1
 
 
-NASTY = ['"', "'", "*", "NEAR(sales payroll)", "sales OR payroll", "sales AND NOT payroll", "'; DROP TABLE datasets; --",
+NASTY = ['"', "'", "*", "NEAR(sales payroll)", "sales OR payroll", "sales AND NOT payroll",
+         "'; DROP TABLE datasets; --",
          "\" OR 1=1 --", "payroll*", "^sales", "-sales", "name:sales", "{name}: sales", "(", ")", "a & b | !c",
          "sales:*", "\x00", "%_%", "\\", "x" * 100_000, " ".join(["sales"] * 5000), "ünïcödé ∑ 数据", "NEAR", "AND"]
 
