@@ -6,6 +6,11 @@ starts (and shows them as environment variables on the resource's page), never w
 code loads. Both must be set in the code location's environment — an empty value means
 the embedded default (``data/store`` with a SQLite catalog inside it); ``make dev`` and
 ``make run`` set them.
+
+The store acts as the run's user: the ``dagster/user`` run tag when Dagster sets it
+(Dagster+ does, for runs a signed-in user launches), else the resource's ``user``
+setting (launchpad → resources), else ``$DSA_USER``. Every store call of the run is
+checked against that user's permissions and audited with the run id.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from pydantic import Field, PrivateAttr
 
 from dsa_pipelines.storage import Store
 
+RUN_USER_TAG = "dagster/user"
 STORE_ROOT_ENV = "DSA_STORE_ROOT"
 CATALOG_URL_ENV = "DSA_CATALOG_URL"
 
@@ -25,12 +31,27 @@ class StoreResource(dg.ConfigurableResource):
     root: str = Field(default="", description="Store root folder (empty: data/store).")
     catalog_url: str = Field(
         default="", description="SQLAlchemy URL of the catalog (empty: a SQLite file in the root).")
+    user: str = Field(default="", description="Act as this user when the run has no dagster/user tag "
+                                              "(empty: $DSA_USER, else the OS login of the code location).")
     _store: Store | None = PrivateAttr(default=None)
+    _run_user: str = PrivateAttr(default="")
+    _run_id: str | None = PrivateAttr(default=None)
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        run = context.run
+        if run is not None:
+            self._run_user = (run.tags or {}).get(RUN_USER_TAG, "")
+            self._run_id = run.run_id
+
+    def acting_user(self) -> str | None:
+        """Who the store acts as: the run's ``dagster/user`` tag, else ``user``, else None (``$DSA_USER``)."""
+        return self._run_user or self.user or None
 
     def open(self) -> Store:
-        """The store (opened once per process and reused)."""
+        """The store (opened once per process and reused), acting as :meth:`acting_user`."""
         if self._store is None:
-            self._store = Store.open(self.root or None, self.catalog_url or None)
+            self._store = Store.open(self.root or None, self.catalog_url or None, user=self.acting_user(),
+                                     run_id=self._run_id)
         return self._store
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
