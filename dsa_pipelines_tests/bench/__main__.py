@@ -1,6 +1,7 @@
 """`make bench`: every benchmark, printed as Markdown tables.
 
-Usage: python -m dsa_pipelines_tests.bench [--rows N] [--repeat K] [--only store,statistics,sampling]
+Usage: python -m dsa_pipelines_tests.bench [--rows N] [--repeat K] [--only store,statistics,sampling,access]
+(``access`` takes min(N, 100,000) as its number of datasets.)
 Data is generated deterministically under data/bench/ (not committed) and reused.
 """
 
@@ -16,6 +17,7 @@ SUITES = {
     "store": "dsa_pipelines_tests.bench.bench_store",
     "statistics": "dsa_pipelines_tests.bench.bench_statistics",
     "sampling": "dsa_pipelines_tests.bench.bench_sampling",
+    "access": "dsa_pipelines_tests.bench.bench_access",
 }
 
 
