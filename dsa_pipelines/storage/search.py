@@ -119,33 +119,35 @@ def search(store: Store, query: str = "", *, tags: Sequence[str] = (), created_b
         if query_words:
             hits = ix.match(store.catalog.dialect, query_words).subquery("hits")
             matched = (sa.select(docs, hits.c.score).join(hits, hits.c.id == docs.c.id).where(*conditions)
-                       .cte("matched"))
+                       .cte("matched").prefix_with("MATERIALIZED"))  # evaluated once per statement
             order = (matched.c.score.desc(), matched.c.dataset)
         else:
-            matched = sa.select(docs, sa.literal(0.0).label("score")).where(*conditions).cte("matched")
+            matched = (sa.select(docs, sa.literal(0.0).label("score")).where(*conditions)
+                       .cte("matched").prefix_with("MATERIALIZED"))
             order = (matched.c.updated_at.desc(), matched.c.dataset)
         n = sa.func.count().label("n")
-        month = sa.func.substr(matched.c.updated_at, 1, 7).label("value")
-        tag_rows = (sa.select(ix.search_tags.c.tag.label("value"), n)
-                    .join(matched, matched.c.dataset == ix.search_tags.c.dataset).group_by(ix.search_tags.c.tag))
-        total = conn.execute(sa.select(sa.func.count()).select_from(matched)).scalar()
+        month = sa.func.substr(matched.c.updated_at, 1, 7)
+        summary = sa.union_all(  # the total and every facet in one statement over one evaluation of the match
+            sa.select(sa.literal("total").label("facet"), sa.literal("").label("value"), n).select_from(matched),
+            sa.select(sa.literal("tags"), ix.search_tags.c.tag, n)
+            .join(matched, matched.c.dataset == ix.search_tags.c.dataset).group_by(ix.search_tags.c.tag),
+            sa.select(sa.literal("created_by"), matched.c.created_by, n).group_by(matched.c.created_by),
+            sa.select(sa.literal("updated_month"), month, n).group_by(month),
+        )
+        facets: dict[str, dict[str, int]] = {"tags": {}, "created_by": {}, "updated_month": {}}
+        total = 0
+        for row in conn.execute(summary):
+            if row.facet == "total":
+                total = row.n
+            else:
+                facets[row.facet][row.value] = row.n
+        facets = {k: dict(sorted(v.items(), key=lambda kv: (-kv[1], kv[0]))) for k, v in facets.items()}
         page = list(conn.execute(sa.select(matched).order_by(*order).limit(limit).offset(offset)))
-        facets = {
-            "tags": _facet(conn, tag_rows),
-            "created_by": _facet(conn, sa.select(matched.c.created_by.label("value"), n)
-                                 .group_by(matched.c.created_by)),
-            "updated_month": _facet(conn, sa.select(month, n).group_by(month)),
-        }
         marks = ix.highlights(conn, query_words, [r.id for r in page])
     items = tuple(SearchItem(r.dataset, r.description, tuple(r.tags.split()), r.created_by, r.created_at,
                              r.updated_at, r.row_count, r.head, round(float(r.score), 6), marks.get(r.id, {}))
                   for r in page)
     return SearchResult(items, total, facets)
-
-
-def _facet(conn: sa.Connection, query: sa.Select) -> dict[str, int]:
-    rows = conn.execute(query)
-    return dict(sorted(((r.value, r.n) for r in rows), key=lambda kv: (-kv[1], kv[0])))
 
 
 def suggest(store: Store, prefix: str, limit: int = 10) -> list[Suggestion]:
