@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 import sqlalchemy as sa
 
 from .catalog.schema import commit_parents, commit_tables, commits
 from .errors import AmbiguousRevision, RevisionNotFound
+from .gc_guard import hold_writer_guard, register_commit, require_commits
 from .models import ColumnInfo, Commit, TableInfo, schema_from_text, schema_to_text
+from .objects import ObjectStore
 
 MIN_PREFIX = 4
 
@@ -44,10 +46,24 @@ def commit_id(tree: str, parents: tuple[str, ...], author: str, message: str, cr
                     "time": created_at})
 
 
-def insert_commit(conn: sa.Connection, commit: Commit) -> None:
-    """Write a commit, its parents and its tables in the caller's transaction (idempotent)."""
+def insert_commit(conn: sa.Connection, commit: Commit, *, packs: Iterable[str] = (),
+                  objects: ObjectStore | None = None) -> None:
+    """Write a commit, its parents and its tables in the caller's transaction (idempotent).
+
+    Follows the GC protocol (:mod:`.gc_guard`): the commit and what it references are
+    registered, and a reference to something GC collected meanwhile is refused.
+
+    Args:
+        packs: The row packs the commit's manifests reference (lets the writer check them).
+        objects: The object store (to check referenced files exist).
+
+    Raises:
+        ObjectCollected: a parent or referenced object was collected (retryable).
+    """
+    hold_writer_guard(conn)
     if conn.execute(sa.select(commits.c.id).where(commits.c.id == commit.id)).first():
         return
+    require_commits(conn, commit.parents)
     conn.execute(
         commits.insert().values(
             id=commit.id, dataset=commit.dataset, tree_id=commit.tree_id, message=commit.message,
@@ -73,6 +89,7 @@ def insert_commit(conn: sa.Connection, commit: Commit) -> None:
                 for t in commit.tables.values()
             ],
         )
+    register_commit(conn, commit, packs, objects)
 
 
 def _table_info(row: sa.Row) -> TableInfo:

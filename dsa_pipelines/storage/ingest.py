@@ -26,6 +26,7 @@ import sqlalchemy as sa
 
 from . import hashing
 from .engine import connect as duckdb_connect
+from .errors import CorruptObject
 from .catalog.schema import packs
 from .commits import table_content_id
 from .hashing import key_bytes
@@ -76,7 +77,12 @@ class _KeyIndex:
         self.con = con
         parts = []
         for i, pid in enumerate(pack_ids):
-            keys = pq.read_table(objects.path("packs", pid), columns=[K1, K2])
+            try:
+                keys = pq.read_table(objects.path("packs", pid), columns=[K1, K2])
+            except FileNotFoundError:  # collected by GC since it was listed: its rows are stored anew
+                continue
+            except (OSError, pa.ArrowException) as e:
+                raise CorruptObject(f"row pack {pid} cannot be read: {e}", object_id=pid) from e
             n = keys.num_rows
             parts.append(keys.append_column("pack", pa.array(np.full(n, i, np.int32)))
                          .append_column("pos", pa.array(np.arange(n, dtype=np.int64))))
@@ -141,7 +147,7 @@ class _PackWriter:
 
     def add(self, path, rows: pa.Table) -> None:  # noqa: ANN001
         if self.writer is None:
-            self.writer = pq.ParquetWriter(path, rows.schema, compression="zstd")
+            self.writer = pq.ParquetWriter(path, rows.schema, compression="zstd", write_page_checksum=True)
         self.pending.append(rows)
         self.pending_rows += rows.num_rows
         if self.pending_rows >= PACK_ROW_GROUP:

@@ -39,8 +39,8 @@ def _read_pack_ranges(path: str, starts: np.ndarray, counts: np.ndarray,
         The rows read, and for each range the index of its first row in that table.
     """
     try:
-        pf = pq.ParquetFile(path)
-    except (OSError, pa.ArrowInvalid) as e:
+        pf = pq.ParquetFile(path, page_checksum_verification=True)
+    except (OSError, pa.ArrowException) as e:
         raise CorruptObject(f"row pack {path} cannot be read: {e}", path=path) from e
     meta = pf.metadata
     n_groups = meta.num_row_groups
@@ -53,9 +53,12 @@ def _read_pack_ranges(path: str, starts: np.ndarray, counts: np.ndarray,
     np.add.at(marks, g_first, 1)
     np.add.at(marks, g_last + 1, -1)
     wanted = np.flatnonzero(np.cumsum(marks[:-1]) > 0)
-    if len(wanted) == n_groups:
-        return pf.read(columns=columns), starts
-    table = pf.read_row_groups(wanted.tolist(), columns=columns)
+    try:
+        if len(wanted) == n_groups:
+            return pf.read(columns=columns), starts
+        table = pf.read_row_groups(wanted.tolist(), columns=columns)
+    except (OSError, pa.ArrowException) as e:  # a flipped byte: checksum, decompression or decoding error
+        raise CorruptObject(f"row pack {path} is corrupt: {e}", path=path) from e
     read_offset = np.zeros(n_groups, dtype=np.int64)
     read_offset[wanted] = np.cumsum(sizes[wanted]) - sizes[wanted]
     return table, starts - firsts[g_first] + read_offset[g_first]

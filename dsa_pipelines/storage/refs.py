@@ -12,6 +12,7 @@ import sqlalchemy as sa
 
 from .catalog.schema import refs, reflog
 from .errors import AlreadyExists, ImmutableRef, RefConflict, RevisionNotFound
+from .gc_guard import hold_writer_guard, require_commits
 from .models import Ref, ReflogEntry, utc_now
 
 BRANCH = "branch"
@@ -72,7 +73,10 @@ class RefStore:
 
         Raises:
             AlreadyExists: a ref of that name exists (for a tag: ImmutableRef).
+            ObjectCollected: the commit was collected by GC meanwhile.
         """
+        hold_writer_guard(conn)
+        require_commits(conn, [commit_id])
         existing = self.get(dataset, name, conn)
         if existing is not None:
             if existing.kind == TAG:
@@ -107,7 +111,10 @@ class RefStore:
             RevisionNotFound: no such branch.
             ImmutableRef: the ref is a tag.
             RefConflict: the branch no longer points at ``expected``.
+            ObjectCollected: the commit ``new`` was collected by GC meanwhile.
         """
+        hold_writer_guard(conn)
+        require_commits(conn, [new])
         current = self.get(dataset, name, conn)
         if current is None:
             raise RevisionNotFound(f"branch {name!r} does not exist in dataset {dataset!r}", kind="branch", name=name)

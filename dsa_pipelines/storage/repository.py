@@ -11,6 +11,7 @@ import random
 import time
 from dataclasses import replace
 from collections.abc import Mapping, Sequence
+from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
@@ -29,12 +30,15 @@ from .errors import (
     AlreadyExists,
     DatasetNotFound,
     InvalidInput,
+    ObjectCollected,
     RefConflict,
     RevisionNotFound,
     TableNotFound,
 )
 from .hashing import keys_digest, logical_schema
+from .gc_models import FsckReport, GcReport
 from .ingest import IngestedTable, ingest_table
+from .lifecycle import deleted_error
 from .manifest import Manifest
 from .models import (
     Commit,
@@ -56,6 +60,7 @@ from .store_refs import RefsMixin
 DEFAULT_ROOT = "data/store"
 DRIFT_POLICIES = ("reject", "warn", "allow")
 MAX_COMMIT_ATTEMPTS = 5
+MAX_COLLECTED_RETRIES = 3
 
 Source = str | os.PathLike | pa.Table | object  # object: a pandas DataFrame
 
@@ -120,8 +125,10 @@ class Store(ReadsMixin, RefsMixin):
         now = utc_now()
         root = self._new_commit(name, {}, (), created_by, "Create dataset", now)
         with self.engine.begin() as conn:
-            if conn.execute(sa.select(datasets.c.name).where(datasets.c.name == name)).first():
-                raise AlreadyExists(f"dataset {name!r} already exists", kind="dataset", name=name)
+            existing = conn.execute(sa.select(datasets.c.deleted_at).where(datasets.c.name == name)).first()
+            if existing:
+                hint = " (soft-deleted: restore or purge it)" if existing.deleted_at else ""
+                raise AlreadyExists(f"dataset {name!r} already exists{hint}", kind="dataset", name=name)
             try:
                 conn.execute(datasets.insert().values(
                     name=name, description=description, tags=json.dumps(list(tags)), created_by=created_by,
@@ -142,12 +149,15 @@ class Store(ReadsMixin, RefsMixin):
             row = conn.execute(sa.select(datasets).where(datasets.c.name == name)).first()
         if row is None:
             raise DatasetNotFound(f"dataset {name!r} does not exist", kind="dataset", name=name)
+        if row.deleted_at is not None:
+            raise deleted_error(row)
         return _dataset(row)
 
     def list_datasets(self) -> list[Dataset]:
-        """All datasets, by name."""
+        """All datasets (not soft-deleted ones), by name."""
         with self.engine.connect() as conn:
-            return [_dataset(r) for r in conn.execute(sa.select(datasets).order_by(datasets.c.name))]
+            query = sa.select(datasets).where(datasets.c.deleted_at.is_(None)).order_by(datasets.c.name)
+            return [_dataset(r) for r in conn.execute(query)]
 
     def update_dataset(self, name: str, *, description: str | None = None, tags: Sequence[str] | None = None,
                        drift_policy: str | None = None, settings: Mapping | None = None) -> Dataset:
@@ -265,10 +275,18 @@ class Store(ReadsMixin, RefsMixin):
             raise InvalidInput(f"the upload names a table twice: {sorted(n for n in names if names.count(n) > 1)}")
         if set(names) & set(remove_tables):
             raise InvalidInput(f"tables {sorted(set(names) & set(remove_tables))} are both uploaded and removed")
-        ingested = [ingest_table(self.objects, self.engine, s) for s in opened]
-        return self._commit_tables(dataset, branch, ingested, message=message, author=author, replace=replace,
-                                   remove_tables=tuple(remove_tables), publish=publish, run_id=run_id, meta=meta,
-                                   max_attempts=max_attempts)
+        for attempt in range(1, MAX_COLLECTED_RETRIES + 1):
+            ingested = [ingest_table(self.objects, self.engine, s) for s in opened]
+            try:
+                return self._commit_tables(dataset, branch, ingested, message=message, author=author,
+                                           replace=replace, remove_tables=tuple(remove_tables), publish=publish,
+                                           run_id=run_id, meta=meta, max_attempts=max_attempts)
+            except ObjectCollected:  # GC condemned a pack this upload reused: store those rows anew
+                if attempt == MAX_COLLECTED_RETRIES:
+                    raise
+                time.sleep(random.uniform(0.05, 0.2) * attempt)
+                opened = self._sources(sources, table, sheets)
+        raise AssertionError("unreachable")
 
     def _commit_tables(self, dataset: str, branch: str, ingested: list[IngestedTable], *, message: str,
                        author: str, replace: bool, remove_tables: tuple[str, ...], publish: bool,
@@ -301,13 +319,16 @@ class Store(ReadsMixin, RefsMixin):
                 return CommitResult("no_changes", dataset, branch, head.id, head.parents, results, (), attempt)
             commit = self._new_commit(dataset, tables, (head.id, *extra_parents), author, message, run_id=run_id,
                                       meta=meta)
+            packs = self._referenced_packs(commit)
             try:
                 with self.engine.begin() as conn:
-                    insert_commit(conn, commit)
+                    insert_commit(conn, commit, packs=packs, objects=self.objects)
                     if publish:
                         self.refs.set_if_equals(conn, dataset, branch, head.id, commit.id, author,
                                                 f"commit: {message}" if message else "commit")
-            except RefConflict:
+            except (RefConflict, ObjectCollected) as e:
+                if isinstance(e, ObjectCollected) and e.kind != "commit":
+                    raise
                 if attempt == max_attempts:
                     raise
                 time.sleep(random.uniform(0.01, 0.05) * attempt)
@@ -315,6 +336,10 @@ class Store(ReadsMixin, RefsMixin):
             status = "committed" if publish else "staged"
             return CommitResult(status, dataset, branch, commit.id, commit.parents, results, removed, attempt)
         raise AssertionError("unreachable")
+
+    def _referenced_packs(self, commit: Commit) -> set[str]:
+        """The row packs a commit's manifests reference (the GC protocol registers them)."""
+        return {p for t in commit.tables.values() for p in self._manifest(t.manifest_id).packs}
 
     def publish(self, dataset: str, branch: str, commit_id: str, *, expected: str | None = None,
                 actor: str = "", reason: str = "publish") -> Ref:
@@ -411,3 +436,65 @@ class Store(ReadsMixin, RefsMixin):
         from .stat_drift import stat_diff  # noqa: PLC0415
 
         return stat_diff(self, dataset, revision, base)
+
+    # ------------------------- garbage collection, integrity, lifecycle (gc.py, fsck.py, lifecycle.py)
+    def gc(self, *, dry_run: bool = False, grace: timedelta = timedelta(hours=1),
+           reflog_retention: timedelta = timedelta(days=30)) -> GcReport:
+        """Remove what no ref, recent reflog entry, young commit or sample record can reach; compact packs.
+
+        Safe while others read, write and collect (see :mod:`.gc` and ``docs/gc.md``).
+
+        Args:
+            dry_run: Only report what would be removed.
+            grace: Nothing younger than this is removed (in-flight uploads survive).
+            reflog_retention: Reflog entries and soft-deleted datasets younger than this are kept.
+
+        Returns:
+            A GcReport.
+        """
+        from .gc import collect  # noqa: PLC0415 — gc imports lifecycle/compaction, loaded on use
+
+        return collect(self, dry_run=dry_run, grace=grace, reflog_retention=reflog_retention)
+
+    def fsck(self, *, deep: bool = False) -> FsckReport:
+        """Check every ref, commit, manifest, range and object; ``deep`` also recomputes row hashes and
+        content ids (see :mod:`.fsck`).
+
+        Returns:
+            FsckReport(ok, problems, counts).
+        """
+        from .fsck import fsck  # noqa: PLC0415
+
+        return fsck(self, deep=deep)
+
+    def delete_dataset(self, name: str, *, actor: str, reason: str) -> None:
+        """Soft-delete a dataset: hidden, reads and writes refused, recorded with who and why.
+
+        Raises:
+            DatasetNotFound, DatasetDeleted (already deleted), InvalidInput (no reason).
+        """
+        from .lifecycle import delete_dataset  # noqa: PLC0415
+
+        delete_dataset(self.engine, name, actor=actor, reason=reason)
+
+    def restore_dataset(self, name: str, *, actor: str = "") -> Dataset:
+        """Undo a soft delete (until the dataset is purged).
+
+        Raises:
+            DatasetNotFound (never existed or purged), InvalidInput (not deleted).
+        """
+        from .lifecycle import restore_dataset  # noqa: PLC0415
+
+        restore_dataset(self.engine, name, actor=actor)
+        return self.get_dataset(name)
+
+    def purge_dataset(self, name: str, *, actor: str = "", reason: str = "purge") -> None:
+        """Remove a soft-deleted dataset for good (its objects become garbage for the next gc; rows
+        shared with other datasets stay).
+
+        Raises:
+            DatasetNotFound, InvalidInput (not soft-deleted first).
+        """
+        from .lifecycle import purge_catalog  # noqa: PLC0415
+
+        purge_catalog(self.engine, name, actor=actor, reason=reason)

@@ -75,7 +75,11 @@ class ReadsMixin:
 
     def get_commit(self, dataset: str, revision: str | None = None) -> Commit:
         """The commit a revision names, with its tables."""
-        cid = revision if revision and _FULL_ID.match(revision) else self.resolve(dataset, revision)
+        if revision and _FULL_ID.match(revision):
+            cid = revision
+            self.get_dataset(dataset)  # a soft-deleted dataset refuses reads by full id too
+        else:
+            cid = self.resolve(dataset, revision)
         with self.engine.connect() as conn:
             found = load_commits(conn, [cid])
         if cid not in found or found[cid].dataset != dataset:
@@ -108,7 +112,7 @@ class ReadsMixin:
     def _manifest(self, manifest_id: str) -> Manifest:
         if manifest_id not in self._manifests:
             self._manifests[manifest_id] = Manifest.from_bytes(
-                self.objects.read_bytes("manifests", manifest_id), manifest_id)
+                self.objects.read_verified("manifests", manifest_id), manifest_id)
         return self._manifests[manifest_id]
 
     def manifest(self, dataset: str, revision: str | None = None, table: str | None = None) -> Manifest:
