@@ -338,7 +338,16 @@ class Store(ReadsMixin, RefsMixin):
         raise AssertionError("unreachable")
 
     def _referenced_packs(self, commit: Commit) -> set[str]:
-        """The row packs a commit's manifests reference (the GC protocol registers them)."""
+        """The row packs a commit's manifests reference (the GC protocol registers them).
+
+        Raises:
+            ObjectCollected: a manifest was collected by GC before the commit could land.
+        """
+        for t in commit.tables.values():
+            if t.manifest_id not in self._manifests and not self.objects.exists("manifests", t.manifest_id):
+                raise ObjectCollected(f"manifest {t.manifest_id} of table {t.name!r} was collected by garbage "
+                                      "collection before the commit landed; ingest again", kind="manifests",
+                                      object_id=t.manifest_id)
         return {p for t in commit.tables.values() for p in self._manifest(t.manifest_id).packs}
 
     def publish(self, dataset: str, branch: str, commit_id: str, *, expected: str | None = None,
