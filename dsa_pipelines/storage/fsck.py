@@ -237,7 +237,7 @@ def _deep_content(check: _Check, tables: Iterable, commit_rows: dict, parsed: di
     check.count("content_ids_checked", len(seen))
 
 
-def fsck(store, *, deep: bool = False, grace: timedelta = timedelta(hours=1)) -> FsckReport:  # noqa: ANN001
+def fsck(store, *, deep: bool = False, grace: timedelta = timedelta(hours=1)) -> FsckReport:
     """Check a store's integrity (see the module docstring).
 
     Args:

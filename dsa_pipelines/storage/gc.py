@@ -167,9 +167,9 @@ def _listing(run: _Run) -> list[StoredObject]:
     return [o for kind in KINDS for o in run.store.objects.iter_objects(kind)]
 
 
-def collect(store, *, dry_run: bool = False, grace: timedelta = timedelta(hours=1),  # noqa: ANN001
+def collect(store, *, dry_run: bool = False, grace: timedelta = timedelta(hours=1),
             reflog_retention: timedelta = timedelta(days=30), compact_below: float = COMPACT_BELOW,
-            lock_timeout: float | None = None, progress=None) -> GcReport:  # noqa: ANN001
+            lock_timeout: float | None = None, progress=None) -> GcReport:
     """Run garbage collection on a store (see the module docstring and ``docs/gc.md``).
 
     Args:
@@ -201,7 +201,7 @@ def collect(store, *, dry_run: bool = False, grace: timedelta = timedelta(hours=
         lock.release()
 
 
-def _collect_locked(run: _Run, lock: GcLock, say) -> GcReport:  # noqa: ANN001
+def _collect_locked(run: _Run, lock: GcLock, say) -> GcReport:
     store, engine = run.store, run.store.engine
     run_id = 0
     freed = other = 0
@@ -245,7 +245,7 @@ def _collect_locked(run: _Run, lock: GcLock, say) -> GcReport:  # noqa: ANN001
                        candidates(live, pack_rows, run.compact_below, young_packs))
     say(f"sweep_objects: deleting {len(condemned)} objects")
     with run.phase("sweep_objects"):
-        n, b = _finish_tombstones(run)
+        _finish_tombstones(run)  # this run's condemned files (counted from the sweep)
         tmp_n = tmp_b = 0
         for path, mtime, size in store.objects.iter_temp_files():
             if mtime < run.cutoff:

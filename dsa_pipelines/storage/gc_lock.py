@@ -13,6 +13,7 @@ import socket
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
+from typing import Self
 
 import sqlalchemy as sa
 
@@ -65,7 +66,7 @@ class GcLock:
         else:
             self._acquire_row()
 
-    def __enter__(self) -> GcLock:
+    def __enter__(self) -> Self:
         self.acquire()
         return self
 

@@ -121,7 +121,7 @@ def _foreign_key_roots(conn: sa.Connection) -> list[tuple[str, str]]:
     return out
 
 
-def root_commits(conn: sa.Connection, now: datetime, grace, retention) -> set[str]:  # noqa: ANN001
+def root_commits(conn: sa.Connection, now: datetime, grace, retention) -> set[str]:
     """Every root commit id (see the module docstring)."""
     roots = {r.commit_id for r in conn.execute(sa.select(refs.c.commit_id))}
     since = format_time(now - retention)

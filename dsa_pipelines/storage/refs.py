@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from .catalog.schema import refs, reflog
+from .catalog.schema import reflog, refs
 from .errors import AlreadyExists, ImmutableRef, RefConflict, RevisionNotFound
 from .gc_guard import hold_writer_guard, require_commits
 from .models import Ref, ReflogEntry, utc_now

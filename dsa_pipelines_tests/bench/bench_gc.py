@@ -40,7 +40,7 @@ def _referenced(store: Store, dataset: str, commits: list[str]) -> tuple[set[str
     return manifests, packs
 
 
-def _gc_child(root: str, out) -> None:  # noqa: ANN001
+def _gc_child(root: str, out) -> None:
     with Store.open(root) as store:
         t0 = time.perf_counter()
         report = store.gc(grace=NOW, reflog_retention=NOW)
@@ -81,7 +81,7 @@ def run(n_rows: int = 1_000_000, versions: int = VERSIONS_KEPT, branches: int = 
         paths = make_versions(n_rows, Path(data_dir or tmp) / "data", formats=("parquet",))
         root = Path(tmp) / "store"
         with Store.open(root) as store:
-            live, dead = build(store, paths, versions, branches)
+            _, dead = build(store, paths, versions, branches)
             live_m, live_p = _referenced(store, "bench", [e.commit.id for e in store.log("bench")])
             dead_m, dead_p = _referenced(store, "bench", dead)
             exact = _object_bytes(store, "manifests", dead_m - live_m) + _object_bytes(store, "packs", dead_p - live_p)
@@ -115,7 +115,7 @@ def run(n_rows: int = 1_000_000, versions: int = VERSIONS_KEPT, branches: int = 
 
 
 if __name__ == "__main__":
-    from dsa_pipelines_tests.bench.bench_store import print_table  # noqa: PLC0415
+    from dsa_pipelines_tests.bench.bench_store import print_table
 
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
     print_table(run(n), f"gc ({n:,} rows)")

@@ -41,7 +41,7 @@ def run(job: dg.JobDefinition, config: dict, root: Path, instance: dg.DagsterIns
                                   raise_on_error=False)
 
 
-def test_gc_reports_tables_and_deletes_partitions_of_collected_commits(store_root, instance) -> None:  # noqa: ANN001
+def test_gc_reports_tables_and_deletes_partitions_of_collected_commits(store_root, instance) -> None:
     root, ids = store_root
     instance.add_dynamic_partitions(commits_partitions.name, [partition_key(c) for c in ids.values()])
     dry = run(maintenance.garbage_collection, {"dry_run": True, "grace_hours": 0, "retention_days": 0}, root,
@@ -59,7 +59,7 @@ def test_gc_reports_tables_and_deletes_partitions_of_collected_commits(store_roo
     assert instance.has_dynamic_partition(commits_partitions.name, partition_key(ids["main"]))
 
 
-def test_fsck_fails_visibly_when_the_store_is_broken(store_root, instance) -> None:  # noqa: ANN001
+def test_fsck_fails_visibly_when_the_store_is_broken(store_root, instance) -> None:
     root, ids = store_root
     ok = run(maintenance.fsck, {"deep": True}, root, instance)
     assert ok.success and output_metadata(ok)["rows_rehashed"] == 200
@@ -71,7 +71,7 @@ def test_fsck_fails_visibly_when_the_store_is_broken(store_root, instance) -> No
     assert "1 problem(s)" in message and "missing_object" in message and pack in message
 
 
-def test_delete_and_restore_dataset_jobs(store_root, instance) -> None:  # noqa: ANN001
+def test_delete_and_restore_dataset_jobs(store_root, instance) -> None:
     root, _ = store_root
     assert run(maintenance.delete_dataset, {"dataset": "ds", "reason": "test", "actor": "ana"}, root,
                instance).success

@@ -28,7 +28,7 @@ def _kinds(store: Store, deep: bool = False) -> set[str]:
     return {p.kind for p in report.problems}
 
 
-def _flip(path, at: float = 0.5) -> None:  # noqa: ANN001
+def _flip(path, at: float = 0.5) -> None:
     data = bytearray(path.read_bytes())
     i = int(len(data) * at)
     data[i] ^= 0xFF
@@ -149,7 +149,7 @@ def test_deep_finds_a_wrong_content_id(store: Store, filled: dict) -> None:
 
 
 def test_leftover_temp_files_are_reported_and_garbage_is_counted(store: Store, filled: dict) -> None:
-    import os  # noqa: PLC0415
+    import os
 
     leftover = store.objects.tmp / "crashed-writer.parquet"
     leftover.write_bytes(b"partial")

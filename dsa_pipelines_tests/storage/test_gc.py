@@ -137,12 +137,11 @@ def test_a_writer_referencing_a_collected_pack_is_refused_then_stores_anew(store
     assert store.fsck(deep=True).ok
 
 
-def test_a_second_gc_waits_for_the_first(tmp_path, shared_catalog_url: str) -> None:  # noqa: ANN001
+def test_a_second_gc_waits_for_the_first(tmp_path, shared_catalog_url: str) -> None:
     with Store.open(tmp_path / "store", shared_catalog_url) as store:
         store.create_dataset("ds")
-        with GcLock(store.engine):
-            with pytest.raises(GcBusy):
-                collect(store, lock_timeout=0.3)
+        with GcLock(store.engine), pytest.raises(GcBusy):
+            collect(store, lock_timeout=0.3)
         assert collect(store, lock_timeout=5).commits_kept == 1
 
 

@@ -13,8 +13,6 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
-import pytest
-
 from dsa_pipelines.storage import ObjectCollected, RefConflict, Store
 from dsa_pipelines_tests.storage.gc_helpers import NOW, rows
 
@@ -24,13 +22,13 @@ GRACE = timedelta(seconds=2)  # longer than a small upload takes from ingest to 
 CRASH_TRIALS = 20
 
 
-def _frame(writer: int, i: int):  # noqa: ANN202
+def _frame(writer: int, i: int):
     """Overlapping row ranges, so uploads reuse rows of commits that died meanwhile."""
     lo = (writer * 7 + i * 37) % 400
     return rows(lo, lo + 120 + 10 * i)
 
 
-def _writer(root: str, url: str, writer: int, barrier, results) -> None:  # noqa: ANN001
+def _writer(root: str, url: str, writer: int, barrier, results) -> None:
     store = Store.open(root, url)
     published, errors = [], []
     try:
@@ -114,7 +112,7 @@ def _template(path: Path) -> dict[str, object]:
     return expected
 
 
-def _gc_child(root: str, ready) -> None:  # noqa: ANN001
+def _gc_child(root: str, ready) -> None:
     store = Store.open(root)
     ready.set()
     store.gc(grace=NOW, reflog_retention=NOW)
