@@ -69,7 +69,7 @@ def collect_garbage_op(context: dg.OpExecutionContext, config: GcConfig, store: 
     """Mark, sweep and compact; report what was removed and kept."""
     s = store.open()
     report = _call(lambda: s.gc(dry_run=config.dry_run, grace=timedelta(hours=config.grace_hours),
-                                reflog_retention=timedelta(days=config.retention_days)))
+                                reflog_retention=timedelta(days=config.retention_days), progress=context.log.info))
     verb = "would remove" if report.dry_run else "removed"
     context.log.info(f"{verb} {report.commits_removed} commits, {report.manifests_removed} manifests, "
                      f"{report.packs_removed} packs ({report.bytes_freed} bytes); compacted {report.packs_compacted}")

@@ -27,13 +27,14 @@ from .commits import table_content_id
 from .errors import CorruptObject, DsaError
 from .gc_mark import LIVE_REPORTS
 from .gc_models import FsckProblem, FsckReport
-from .manifest import Manifest
+from .manifest import Manifest, expand_ranges
 from .models import schema_from_text
 from .objects import KINDS, ObjectStore
 from .reading import read_manifest
 
-DEEP_BATCH_ROWS = 256 * 1024
+DEEP_BATCH_ROWS = 1 << 20  # one pack row group: DuckDB hashes big batches fastest
 CONTENT_WINDOW_ROWS = 1 << 20
+KEY_CACHE_ROWS = 16 << 20  # stored keys kept from the rehash pass for the content ids (12 bytes each)
 
 
 @dataclass
@@ -42,6 +43,8 @@ class _Check:
     problems: list[FsckProblem] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
     bad: set[str] = field(default_factory=set)  # objects found missing or corrupt
+    keys: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)  # pack -> stored (k1, k2)
+    cached_rows: int = 0
 
     def problem(self, kind: str, message: str, **where: str | None) -> None:
         self.problems.append(FsckProblem(kind, message, **where))
@@ -190,9 +193,13 @@ def _deep_pack(check: _Check, pid: str) -> None:
     pf = pq.ParquetFile(check.objects.path("packs", pid), page_checksum_verification=True)
     data_cols = [n for n in pf.schema_arrow.names if n not in hashing.KEY_COLUMNS]
     position = 0
+    k1s, k2s = [], []
     try:
         for batch in pf.iter_batches(batch_size=DEEP_BATCH_ROWS):
             table = pa.Table.from_batches([batch])
+            if check.cached_rows + position + table.num_rows <= KEY_CACHE_ROWS:
+                k1s.append(table.column(hashing.KEY_COLUMNS[0]).to_numpy())
+                k2s.append(table.column(hashing.KEY_COLUMNS[1]).to_numpy())
             keys = hashing.row_keys(table.select(data_cols))
             same = pc.and_(pc.equal(keys.column(0), table.column(hashing.KEY_COLUMNS[0])),
                            pc.equal(keys.column(1), table.column(hashing.KEY_COLUMNS[1])))
@@ -206,6 +213,30 @@ def _deep_pack(check: _Check, pid: str) -> None:
             check.count("rows_rehashed", table.num_rows)
     except (OSError, pa.ArrowException, DsaError) as e:
         check.problem("corrupt_object", f"row pack {pid} cannot be read: {e}", object_id=pid)
+        return
+    if sum(len(k) for k in k1s) == position:
+        check.keys[pid] = (np.concatenate(k1s) if k1s else np.empty(0, np.int64),
+                           np.concatenate(k2s) if k2s else np.empty(0, np.int32))
+        check.cached_rows += position
+
+
+def _window_keys(check: _Check, window: Manifest) -> pa.Table | None:
+    """The window's stored keys in manifest order, gathered from the rehash pass's keys (None: not all cached)."""
+    n = window.row_count
+    k1, k2 = np.empty(n, np.int64), np.empty(n, np.int32)
+    first = np.cumsum(window.count) - window.count
+    for j in np.unique(window.pack):
+        pid = window.packs[int(j)]
+        if pid not in check.keys:
+            return None
+        sel = window.pack == j
+        pos = expand_ranges(window.start[sel], window.count[sel])
+        src1, src2 = check.keys[pid]
+        if len(pos) and int(pos.max()) >= len(src1):
+            return None
+        dst = expand_ranges(first[sel], window.count[sel])
+        k1[dst], k2[dst] = src1[pos], src2[pos]
+    return pa.table({hashing.KEY_COLUMNS[0]: k1, hashing.KEY_COLUMNS[1]: k2})
 
 
 def _deep_content(check: _Check, tables: Iterable, commit_rows: dict, parsed: dict[str, Manifest]) -> None:
@@ -221,8 +252,10 @@ def _deep_content(check: _Check, tables: Iterable, commit_rows: dict, parsed: di
             digest = hashlib.sha256()
             try:
                 for start in range(0, m.row_count, CONTENT_WINDOW_ROWS):
-                    keys = read_manifest(check.objects, m.window(start, CONTENT_WINDOW_ROWS), schema, columns=[],
-                                         with_keys=True)
+                    window = m.window(start, CONTENT_WINDOW_ROWS)
+                    keys = _window_keys(check, window)
+                    if keys is None:
+                        keys = read_manifest(check.objects, window, schema, columns=[], with_keys=True)
                     digest.update(hashing.key_bytes(keys))
             except DsaError as e:
                 check.problem("corrupt_object", f"rows of manifest {t.manifest_id} cannot be read: {e}",

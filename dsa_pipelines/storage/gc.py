@@ -202,14 +202,28 @@ def collect(store, *, dry_run: bool = False, grace: timedelta = timedelta(hours=
 
 
 def _collect_locked(run: _Run, lock: GcLock, say) -> GcReport:
-    store, engine = run.store, run.store.engine
+    engine = run.store.engine
     run_id = 0
-    freed = other = 0
     purged: list[str] = _expired_datasets(run)
     if not run.dry_run:
-        with engine.begin() as conn:
+        with engine.begin() as conn:  # we hold the lock: a run still "running" died (kill -9, power loss)
+            conn.execute(gc_runs.update().where(gc_runs.c.status == "running").values(status="crashed"))
             run_id = conn.execute(gc_runs.insert().values(started_at=utc_now(), status="running",
                                                           holder=lock.holder)).inserted_primary_key[0]
+        try:
+            return _collect_run(run, lock, say, run_id, purged)
+        except BaseException as e:
+            with engine.begin() as conn:
+                conn.execute(gc_runs.update().where(gc_runs.c.id == run_id).values(
+                    finished_at=utc_now(), status="failed", report=json.dumps({"error": repr(e)})))
+            raise
+    return _collect_run(run, lock, say, run_id, purged)
+
+
+def _collect_run(run: _Run, lock: GcLock, say, run_id: int, purged: list[str]) -> GcReport:
+    store, engine = run.store, run.store.engine
+    other = freed = 0
+    if not run.dry_run:
         with run.phase("lock"):
             other, freed = _finish_tombstones(run)
             for name in purged:

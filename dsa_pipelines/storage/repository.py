@@ -10,7 +10,7 @@ import os
 import random
 import time
 from dataclasses import replace
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import timedelta
 from pathlib import Path
 
@@ -448,7 +448,8 @@ class Store(ReadsMixin, RefsMixin):
 
     # ------------------------- garbage collection, integrity, lifecycle (gc.py, fsck.py, lifecycle.py)
     def gc(self, *, dry_run: bool = False, grace: timedelta = timedelta(hours=1),
-           reflog_retention: timedelta = timedelta(days=30)) -> GcReport:
+           reflog_retention: timedelta = timedelta(days=30),
+           progress: Callable[[str], None] | None = None) -> GcReport:
         """Remove what no ref, recent reflog entry, young commit or sample record can reach; compact packs.
 
         Safe while others read, write and collect (see :mod:`.gc` and ``docs/gc.md``).
@@ -457,13 +458,14 @@ class Store(ReadsMixin, RefsMixin):
             dry_run: Only report what would be removed.
             grace: Nothing younger than this is removed (in-flight uploads survive).
             reflog_retention: Reflog entries and soft-deleted datasets younger than this are kept.
+            progress: Told about each phase (e.g. a logger's ``info``).
 
         Returns:
             A GcReport.
         """
         from .gc import collect  # noqa: PLC0415 — gc imports lifecycle/compaction, loaded on use
 
-        return collect(self, dry_run=dry_run, grace=grace, reflog_retention=reflog_retention)
+        return collect(self, dry_run=dry_run, grace=grace, reflog_retention=reflog_retention, progress=progress)
 
     def fsck(self, *, deep: bool = False) -> FsckReport:
         """Check every ref, commit, manifest, range and object; ``deep`` also recomputes row hashes and

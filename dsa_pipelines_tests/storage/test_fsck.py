@@ -158,3 +158,15 @@ def test_leftover_temp_files_are_reported_and_garbage_is_counted(store: Store, f
     report = store.fsck()
     assert [p.kind for p in report.problems] == ["stale_temp_file"]
     assert report.counts["garbage_objects"] == 1
+
+
+def test_deep_reads_keys_again_when_they_do_not_fit_in_memory(store: Store, filled: dict,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    from dsa_pipelines.storage import fsck as fsck_module
+
+    monkeypatch.setattr(fsck_module, "KEY_CACHE_ROWS", 0)
+    assert store.fsck(deep=True).ok
+    with store.engine.begin() as conn:
+        conn.execute(commit_tables.update().where(commit_tables.c.commit_id == filled["c2"])
+                     .values(content_id="cd" * 32))
+    assert [p.kind for p in store.fsck(deep=True).problems] == ["content_id_mismatch"]

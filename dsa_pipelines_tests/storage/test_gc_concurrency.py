@@ -13,13 +13,17 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
+import sqlalchemy as sa
+
 from dsa_pipelines.storage import ObjectCollected, RefConflict, Store
+from dsa_pipelines.storage.catalog.gc_schema import gc_runs
 from dsa_pipelines_tests.storage.gc_helpers import NOW, rows
 
-WRITERS = 3
-ROUNDS = 6
+STRESS = os.environ.get("DSA_GC_STRESS", "") == "1"  # `make stress`: a larger setting
+WRITERS = 4 if STRESS else 3
+ROUNDS = 30 if STRESS else 6
 GRACE = timedelta(seconds=2)  # longer than a small upload takes from ingest to commit
-CRASH_TRIALS = 20
+CRASH_TRIALS = 100 if STRESS else 20
 
 
 def _frame(writer: int, i: int):
@@ -131,6 +135,9 @@ def _check(root: Path, expected: dict[str, object]) -> None:
         assert store.read_table("ds", expected["main"]).table.equals(rows(0, 800))
         assert store.read_table("ds", "v1").table.equals(rows(0, 800))
         assert len(store.log("ds")) == 3
+        with store.engine.connect() as conn:
+            statuses = {r.status for r in conn.execute(sa.select(gc_runs.c.status))}
+        assert "running" not in statuses and "succeeded" in statuses
 
 
 def test_gc_killed_at_random_points(tmp_path: Path) -> None:
