@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import numpy as np
 import pytest
 import sqlalchemy as sa
 
@@ -148,3 +149,18 @@ def test_a_second_gc_waits_for_the_first(tmp_path, shared_catalog_url: str) -> N
 def test_negative_grace_is_refused(store: Store) -> None:
     with pytest.raises(InvalidInput):
         store.gc(grace=timedelta(seconds=-1))
+
+
+def test_a_row_selection_committed_during_gc_keeps_the_rows_it_picks(store: Store, history: dict[str, str]) -> None:
+    """commit_rows (no data copied) from the deleted branch's commit, racing the sweep."""
+    picked = {}
+
+    def between_mark_and_sweep(message: str) -> None:
+        if message.startswith("sweep_catalog"):
+            store.create_branch("ds", "pick", history["v1"])
+            picked["id"] = store.commit_rows("ds", "pick", history["tmp"], np.arange(10, 60)).commit_id
+
+    report = collect(store, grace=NOW, reflog_retention=NOW, progress=between_mark_and_sweep)
+    assert history["tmp"] in report.removed_commits  # the source commit goes, its rows stay
+    assert store.read_table("ds", picked["id"]).table.equals(rows(1010, 1060))
+    assert store.fsck(deep=True).ok
