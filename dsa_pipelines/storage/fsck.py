@@ -44,6 +44,7 @@ class _Check:
     counts: dict[str, int] = field(default_factory=dict)
     bad: set[str] = field(default_factory=set)  # objects found missing or corrupt
     keys: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)  # pack -> stored (k1, k2)
+    users: dict[str, dict[str, str | None]] = field(default_factory=dict)  # pack -> a table using it (furthest)
     cached_rows: int = 0
 
     def problem(self, kind: str, message: str, **where: str | None) -> None:
@@ -123,7 +124,9 @@ def _manifests(check: _Check, commit_rows: dict, tables: list) -> tuple[dict[str
                 ends = np.zeros(len(m.packs), dtype=np.int64)
                 np.maximum.at(ends, m.pack, m.start + m.count)
                 for pid, end in zip(m.packs, ends.tolist()):
-                    reach[pid] = max(reach.get(pid, 0), end)
+                    if end > reach.get(pid, -1):
+                        reach[pid] = end
+                        check.users[pid] = where
         m = parsed.get(t.manifest_id)
         if m is not None and m.row_count != t.row_count:
             check.problem("row_count_mismatch", f"table {t.name!r} of commit {t.commit_id[:12]} records "
@@ -138,18 +141,21 @@ def _packs(check: _Check, conn: sa.Connection, reach: dict[str, int]) -> dict[st
     catalog_rows = {r.id: r.row_count for r in conn.execute(sa.select(packs.c.id, packs.c.row_count))}
     rows: dict[str, int] = {}
     for pid, end in sorted(reach.items()):
-        if not check.verify("packs", pid):
+        where = check.users.get(pid, {})
+        if not check.verify("packs", pid, **where):
             continue
         try:
             n = pq.ParquetFile(check.objects.path("packs", pid)).metadata.num_rows
         except (OSError, pa.ArrowException) as e:
-            check.problem("corrupt_object", f"row pack {pid} cannot be read: {e}", object_id=pid)
+            check.bad.add(pid)
+            check.problem("corrupt_object", f"row pack {pid} cannot be read: {e}{_where(where)}", object_id=pid,
+                          **where)
             continue
         rows[pid] = n
         check.count("stored_rows", n)
         if end > n:
             check.problem("range_outside_pack", f"a manifest range reaches row {end} of pack {pid} which has "
-                          f"{n} rows", object_id=pid)
+                          f"{n} rows{_where(where)}", object_id=pid, **where)
         if pid in catalog_rows and catalog_rows[pid] != n:
             check.problem("row_count_mismatch", f"pack {pid} holds {n} rows but the catalog records "
                           f"{catalog_rows[pid]}", object_id=pid)
@@ -206,13 +212,16 @@ def _deep_pack(check: _Check, pid: str) -> None:
             bad = table.num_rows - pc.sum(same.cast(pa.int64())).as_py() if table.num_rows else 0
             if bad:
                 first = position + int(np.flatnonzero(~same.to_numpy(zero_copy_only=False))[0])
+                where = check.users.get(pid, {})
                 check.problem("row_hash_mismatch", f"pack {pid}: {bad} row(s) do not hash to their stored key "
-                              f"(first at position {first})", object_id=pid)
+                              f"(first at position {first}){_where(where)}", object_id=pid, **where)
                 return
             position += table.num_rows
             check.count("rows_rehashed", table.num_rows)
     except (OSError, pa.ArrowException, DsaError) as e:
-        check.problem("corrupt_object", f"row pack {pid} cannot be read: {e}", object_id=pid)
+        where = check.users.get(pid, {})
+        check.problem("corrupt_object", f"row pack {pid} cannot be read: {e}{_where(where)}", object_id=pid,
+                      **where)
         return
     if sum(len(k) for k in k1s) == position:
         check.keys[pid] = (np.concatenate(k1s) if k1s else np.empty(0, np.int64),

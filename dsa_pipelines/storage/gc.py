@@ -43,6 +43,7 @@ from .models import format_time, utc_now
 from .objects import KINDS, StoredObject
 
 COMPACT_BELOW = 0.5
+SWEEP_ATTEMPTS = 3
 
 
 @dataclass
@@ -251,7 +252,14 @@ def _collect_run(run: _Run, lock: GcLock, say, run_id: int, purged: list[str]) -
                        purged=purged, pruned=int(pruned), extra_removed=0, extra_bytes=0)
     say("sweep_catalog: unreachable commits, dead packs, tombstones")
     with run.phase("sweep_catalog"):
-        dead_commits, condemned, pruned = _sweep_catalog(run, live, snap, listing, run_id)
+        for attempt in range(1, SWEEP_ATTEMPTS + 1):
+            try:
+                dead_commits, condemned, pruned = _sweep_catalog(run, live, snap, listing, run_id)
+                break
+            except sa.exc.DBAPIError:  # e.g. a statistics row inserted for a dying commit meanwhile: redo
+                if attempt == SWEEP_ATTEMPTS:
+                    raise
+                time.sleep(0.1 * attempt)
     lock.heartbeat()
     say("compact: rewriting mostly-dead packs")
     with run.phase("compact"):

@@ -63,7 +63,8 @@ def test_missing_pack(store: Store, filled: dict) -> None:
     store.objects.path("packs", filled["packs"][0]).unlink()
     report = store.fsck()
     assert {p.kind for p in report.problems} == {"missing_object"}
-    assert any(p.object_id == filled["packs"][0] for p in report.problems)
+    [problem] = [p for p in report.problems if p.object_id == filled["packs"][0]]
+    assert problem.dataset == "ds" and problem.table == "t" and problem.commit in (filled["c1"], filled["c2"])
     with pytest.raises(CorruptObject, match=filled["packs"][0]):
         store.read_table("ds", filled["c1"])
 
