@@ -44,6 +44,7 @@ from .objects import KINDS, StoredObject
 
 COMPACT_BELOW = 0.5
 SWEEP_ATTEMPTS = 3
+TEMP_GRACE = timedelta(minutes=10)  # a temporary file is a write in progress: never removed sooner
 
 
 @dataclass
@@ -269,8 +270,9 @@ def _collect_run(run: _Run, lock: GcLock, say, run_id: int, purged: list[str]) -
     with run.phase("sweep_objects"):
         _finish_tombstones(run)  # this run's condemned files (counted from the sweep)
         tmp_n = tmp_b = 0
+        temp_cutoff = (run.now - max(run.grace, TEMP_GRACE)).timestamp()
         for path, mtime, size in store.objects.iter_temp_files():
-            if mtime < run.cutoff:
+            if mtime < temp_cutoff:
                 path.unlink(missing_ok=True)
                 tmp_n, tmp_b = tmp_n + 1, tmp_b + size
     report = _report(run, live, listing, dead_commits, condemned, to_compact_n=len(done),

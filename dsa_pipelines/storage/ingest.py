@@ -231,13 +231,14 @@ def ingest_table(objects: ObjectStore, engine: sa.Engine, source: SourceTable) -
             con.close()
         pack_ids = list(existing)
         if stored:
+            size = tmp.stat().st_size
             new_id = objects.put_file("packs", tmp)
             pack_ids.append(new_id)
             with engine.begin() as conn:
                 if not conn.execute(sa.select(packs.c.id).where(packs.c.id == new_id)).first():
                     conn.execute(packs.insert().values(
                         id=new_id, schema_fp=hashing.schema_id(logical), row_count=stored,
-                        bytes=objects.path("packs", new_id).stat().st_size, created_at=utc_now()))
+                        bytes=size, created_at=utc_now()))
     if ranges:
         manifest = Manifest(
             tuple(pack_ids),

@@ -96,9 +96,10 @@ class ObjectStore:
         object_id = _sha256_file(tmp_file)
         target = self.path(kind, object_id, suffix)
         if target.exists():
-            tmp_file.unlink()
             self.touch(kind, object_id, suffix)  # freshen, as git does: a re-written object is young again
-            return object_id
+            if target.exists():  # (GC may have deleted it meanwhile: then ours goes into place)
+                tmp_file.unlink()
+                return object_id
         target.parent.mkdir(parents=True, exist_ok=True)
         os.replace(tmp_file, target)
         _fsync_dir(target.parent)
