@@ -19,6 +19,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import sqlalchemy as sa
 
+from .catalog import Catalog
 from .catalog.schema import commit_tables, packs
 from .errors import CorruptObject
 from .gc_mark import LiveSet
@@ -82,7 +83,7 @@ def _rewrite_manifest(m: Manifest, done: dict[str, CompactedPack]) -> Manifest:
     return Manifest(tuple(ids), m.pack, start, m.count).merged_runs()
 
 
-def compact(objects: ObjectStore, engine: sa.Engine, live: LiveSet, pack_ids: list[str]) -> list[CompactedPack]:
+def compact(objects: ObjectStore, catalog: Catalog, live: LiveSet, pack_ids: list[str]) -> list[CompactedPack]:
     """Compact the given live packs and repoint the manifests that use them.
 
     Returns:
@@ -100,7 +101,7 @@ def compact(objects: ObjectStore, engine: sa.Engine, live: LiveSet, pack_ids: li
             m = Manifest.from_bytes(objects.read_verified("manifests", mid), mid)
             rewritten[mid] = objects.put_bytes("manifests", _rewrite_manifest(m, done).to_bytes())
     now = utc_now()
-    with engine.begin() as conn:
+    with catalog.write() as conn:
         for cp in done.values():
             old = conn.execute(sa.select(packs).where(packs.c.id == cp.old_id)).first()
             if not conn.execute(sa.select(packs.c.id).where(packs.c.id == cp.new_id)).first():

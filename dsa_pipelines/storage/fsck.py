@@ -23,14 +23,14 @@ import sqlalchemy as sa
 from . import hashing
 from .catalog.gc_schema import gc_tombstones
 from .catalog.schema import commit_parents, commit_tables, commits, packs, refs
-from .commits import table_content_id
+from .commit_ids import table_content_id
 from .errors import CorruptObject, DsaError
 from .gc_mark import LIVE_REPORTS
 from .gc_models import FsckProblem, FsckReport
 from .manifest import Manifest, expand_ranges
 from .models import schema_from_text
 from .objects import KINDS, ObjectStore
-from .reading import read_manifest
+from .rows import read_manifest
 
 DEEP_BATCH_ROWS = 1 << 20  # one pack row group: DuckDB hashes big batches fastest
 CONTENT_WINDOW_ROWS = 1 << 20
@@ -291,7 +291,7 @@ def fsck(store, *, deep: bool = False, grace: timedelta = timedelta(hours=1)) ->
         FsckReport(ok, problems, counts).
     """
     check = _Check(store.objects)
-    with store.engine.connect() as conn:
+    with store.catalog.read() as conn:
         commit_rows, tables = _catalog(check, conn)
         parsed, reach = _manifests(check, commit_rows, tables)
         pack_rows = _packs(check, conn, reach)

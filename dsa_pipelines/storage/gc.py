@@ -30,11 +30,11 @@ from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 
+from .catalog.gc_guard import chunks, hold_sweep_guard
 from .catalog.gc_schema import gc_registrations, gc_runs, gc_tombstones
 from .catalog.schema import commit_parents, commit_tables, commits, datasets, packs, reflog
 from .compaction import candidates, compact
 from .errors import InvalidInput
-from .gc_guard import chunks, hold_sweep_guard
 from .gc_lock import GcLock
 from .gc_mark import LiveSet, Snapshot, delta_roots, mark, root_commits, take_snapshot
 from .gc_models import GcReport
@@ -108,8 +108,8 @@ def _dead_objects(run: _Run, live: LiveSet, listing: list[StoredObject]) -> list
 
 def _finish_tombstones(run: _Run) -> tuple[int, int]:
     """Delete every tombstoned file, then its tombstone (also a crashed run's). Returns (files, bytes)."""
-    objects, engine = run.store.objects, run.store.engine
-    with engine.connect() as conn:
+    objects, catalog = run.store.objects, run.store.catalog
+    with catalog.read() as conn:
         rows = conn.execute(sa.select(gc_tombstones)).all()
     n = freed = 0
     for r in rows:
@@ -121,13 +121,13 @@ def _finish_tombstones(run: _Run) -> tuple[int, int]:
         except FileNotFoundError:
             pass
     for batch in chunks([r.object_id for r in rows]):
-        with engine.begin() as conn:
+        with catalog.write() as conn:
             conn.execute(gc_tombstones.delete().where(gc_tombstones.c.object_id.in_(batch)))
     return n, freed
 
 
 def _expired_datasets(run: _Run) -> list[str]:
-    with run.store.engine.connect() as conn:
+    with run.store.catalog.read() as conn:
         cutoff = format_time(run.now - run.retention)
         return [r.name for r in conn.execute(sa.select(datasets.c.name).where(
             datasets.c.deleted_at.is_not(None), datasets.c.deleted_at < cutoff))]
@@ -137,7 +137,7 @@ def _sweep_catalog(run: _Run, live: LiveSet, snap: Snapshot, listing: list[Store
                    run_id: int) -> tuple[set[str], list[StoredObject], int]:
     """The sweep transaction. Returns (dead commits, tombstoned objects, reflog entries pruned)."""
     store = run.store
-    with store.engine.begin() as conn:
+    with store.catalog.write() as conn:
         hold_sweep_guard(conn)
         mark(conn, store.objects, delta_roots(conn, snap), live)
         all_commits = {r.id for r in conn.execute(sa.select(commits.c.id))}
@@ -194,7 +194,7 @@ def collect(store, *, dry_run: bool = False, grace: timedelta = timedelta(hours=
         raise InvalidInput(f"grace and retention must not be negative (got {grace}, {reflog_retention})")
     say = progress or (lambda _msg: None)
     run = _Run(store, dry_run, grace, reflog_retention, compact_below)
-    lock = GcLock(store.engine, lock_timeout)
+    lock = GcLock(store.catalog, lock_timeout)
     with run.phase("lock"):
         lock.acquire()
     try:
@@ -204,18 +204,18 @@ def collect(store, *, dry_run: bool = False, grace: timedelta = timedelta(hours=
 
 
 def _collect_locked(run: _Run, lock: GcLock, say) -> GcReport:
-    engine = run.store.engine
+    catalog = run.store.catalog
     run_id = 0
     purged: list[str] = _expired_datasets(run)
     if not run.dry_run:
-        with engine.begin() as conn:  # we hold the lock: a run still "running" died (kill -9, power loss)
+        with catalog.write() as conn:  # we hold the lock: a run still "running" died (kill -9, power loss)
             conn.execute(gc_runs.update().where(gc_runs.c.status == "running").values(status="crashed"))
             run_id = conn.execute(gc_runs.insert().values(started_at=utc_now(), status="running",
                                                           holder=lock.holder)).inserted_primary_key[0]
         try:
             return _collect_run(run, lock, say, run_id, purged)
         except BaseException as e:
-            with engine.begin() as conn:
+            with catalog.write() as conn:
                 conn.execute(gc_runs.update().where(gc_runs.c.id == run_id).values(
                     finished_at=utc_now(), status="failed", report=json.dumps({"error": repr(e)})))
             raise
@@ -223,21 +223,21 @@ def _collect_locked(run: _Run, lock: GcLock, say) -> GcReport:
 
 
 def _collect_run(run: _Run, lock: GcLock, say, run_id: int, purged: list[str]) -> GcReport:
-    store, engine = run.store, run.store.engine
+    store, catalog = run.store, run.store.catalog
     other = freed = 0
     if not run.dry_run:
         with run.phase("lock"):
             other, freed = _finish_tombstones(run)
             for name in purged:
-                purge_catalog(engine, name, actor="gc", reason="retention expired")
+                purge_catalog(catalog, name, actor="gc", reason="retention expired")
     say(f"mark: roots from refs, reflog (< {run.retention}), commits younger than {run.grace}")
     with run.phase("mark"):
-        with engine.connect() as conn:
+        with catalog.read() as conn:
             snap = take_snapshot(conn)
             live = mark(conn, store.objects, root_commits(conn, run.now, run.grace, run.retention))
         listing = _listing(run)
     lock.heartbeat()
-    with engine.connect() as conn:
+    with catalog.read() as conn:
         pack_rows = {r.id: r.row_count for r in conn.execute(sa.select(packs.c.id, packs.c.row_count))}
         all_commits = {r.id for r in conn.execute(sa.select(commits.c.id))}
     young_packs = {o.object_id for o in listing if o.kind == "packs" and o.mtime >= run.cutoff}
@@ -245,7 +245,7 @@ def _collect_run(run: _Run, lock: GcLock, say, run_id: int, purged: list[str]) -
         dead_objects = _dead_objects(run, live, listing)
         dead_commits = all_commits - live.commits
         to_compact = candidates(live, pack_rows, run.compact_below, young_packs)
-        with engine.connect() as conn:
+        with catalog.read() as conn:
             pruned = conn.execute(sa.select(sa.func.count()).select_from(reflog).where(
                 reflog.c.created_at < format_time(run.now - run.retention))).scalar()
         return _report(run, live, listing, dead_commits, dead_objects, to_compact_n=len(to_compact),
@@ -264,7 +264,7 @@ def _collect_run(run: _Run, lock: GcLock, say, run_id: int, purged: list[str]) -
     lock.heartbeat()
     say("compact: rewriting mostly-dead packs")
     with run.phase("compact"):
-        done = compact(store.objects, engine, live,
+        done = compact(store.objects, catalog, live,
                        candidates(live, pack_rows, run.compact_below, young_packs))
     say(f"sweep_objects: deleting {len(condemned)} objects")
     with run.phase("sweep_objects"):
@@ -278,8 +278,7 @@ def _collect_run(run: _Run, lock: GcLock, say, run_id: int, purged: list[str]) -
     report = _report(run, live, listing, dead_commits, condemned, to_compact_n=len(done),
                      compacted_bytes=sum(cp.old_bytes for cp in done), purged=purged, pruned=pruned,
                      extra_removed=other + tmp_n, extra_bytes=freed + tmp_b)
-    store._manifests.clear()
-    with engine.begin() as conn:
+    with catalog.write() as conn:
         conn.execute(gc_runs.update().where(gc_runs.c.id == run_id).values(
             finished_at=utc_now(), status="succeeded", report=json.dumps(report.to_dict(), sort_keys=True)))
     return report

@@ -17,9 +17,10 @@ from typing import Self
 
 import sqlalchemy as sa
 
+from .catalog import Catalog
+from .catalog.gc_guard import RUN_LOCK_KEY
 from .catalog.gc_schema import gc_lock
 from .errors import GcBusy
-from .gc_guard import RUN_LOCK_KEY
 from .models import format_time, utc_now
 
 LOCK_NAME = "gc"
@@ -45,12 +46,12 @@ class GcLock:
     """The GC run lock as a context manager.
 
     Args:
-        engine: The catalog.
+        catalog: The catalog.
         timeout: Seconds to wait for another run to finish (None: wait for ever).
     """
 
-    def __init__(self, engine: sa.Engine, timeout: float | None = None) -> None:
-        self.engine = engine
+    def __init__(self, catalog: Catalog, timeout: float | None = None) -> None:
+        self.catalog = catalog
         self.timeout = timeout
         self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._conn: sa.Connection | None = None
@@ -61,7 +62,7 @@ class GcLock:
         Raises:
             GcBusy: another run held it for longer than the timeout.
         """
-        if self.engine.dialect.name == "postgresql":
+        if self.catalog.dialect == "postgresql":
             self._acquire_advisory()
         else:
             self._acquire_row()
@@ -74,7 +75,7 @@ class GcLock:
         self.release()
 
     def _acquire_advisory(self) -> None:
-        conn = self.engine.connect()
+        conn = self.catalog.engine.connect()
         deadline = None if self.timeout is None else time.monotonic() + self.timeout
         while not conn.execute(sa.text("SELECT pg_try_advisory_lock(:k)"), {"k": RUN_LOCK_KEY}).scalar():
             conn.rollback()
@@ -89,7 +90,7 @@ class GcLock:
         deadline = None if self.timeout is None else time.monotonic() + self.timeout
         while True:
             now = utc_now()
-            with self.engine.begin() as conn:
+            with self.catalog.write() as conn:
                 row = conn.execute(sa.select(gc_lock).where(gc_lock.c.name == LOCK_NAME)).first()
                 stale_before = format_time(datetime.now(UTC) - STALE_AFTER)
                 if row is not None and (not _alive(row.holder) or row.heartbeat_at < stale_before):
@@ -107,7 +108,7 @@ class GcLock:
     def heartbeat(self) -> None:
         """Show the holder is alive (SQLite lock row)."""
         if self._conn is None:
-            with self.engine.begin() as conn:
+            with self.catalog.write() as conn:
                 conn.execute(gc_lock.update().where(gc_lock.c.name == LOCK_NAME, gc_lock.c.holder == self.holder)
                              .values(heartbeat_at=utc_now()))
 
@@ -121,5 +122,5 @@ class GcLock:
                 self._conn.close()
                 self._conn = None
             return
-        with self.engine.begin() as conn:
+        with self.catalog.write() as conn:
             conn.execute(gc_lock.delete().where(gc_lock.c.name == LOCK_NAME, gc_lock.c.holder == self.holder))

@@ -21,9 +21,9 @@ from datetime import datetime
 import numpy as np
 import sqlalchemy as sa
 
+from .catalog.gc_guard import chunks
 from .catalog.gc_schema import gc_registrations
 from .catalog.schema import commit_parents, commit_tables, commits, reflog, refs
-from .gc_guard import chunks
 from .manifest import Manifest
 from .models import format_time
 from .objects import ObjectStore

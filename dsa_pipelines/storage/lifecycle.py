@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from .catalog import Catalog
+from .catalog.datasets import deleted_error
+from .catalog.gc_guard import chunks, hold_sweep_guard
 from .catalog.gc_schema import dataset_events
 from .catalog.schema import commits, datasets
-from .errors import DatasetDeleted, DatasetNotFound, InvalidInput
-from .gc_guard import chunks, hold_sweep_guard
+from .errors import DatasetNotFound, InvalidInput
 from .models import utc_now
 
 _KEEP = {"datasets", "dataset_events"}
@@ -32,21 +34,12 @@ def dataset_row(conn: sa.Connection, name: str) -> sa.Row:
     return row
 
 
-def deleted_error(row: sa.Row) -> DatasetDeleted:
-    """The error for using a soft-deleted dataset."""
-    why = f" ({row.delete_reason})" if row.delete_reason else ""
-    return DatasetDeleted(
-        f"dataset {row.name!r} was deleted by {row.deleted_by or 'someone'} at {row.deleted_at}{why}; "
-        f"restore it with restore_dataset({row.name!r})",
-        kind="dataset", name=row.name, deleted_by=row.deleted_by, deleted_at=row.deleted_at)
-
-
 def _event(conn: sa.Connection, name: str, action: str, actor: str, reason: str) -> None:
     conn.execute(dataset_events.insert().values(dataset=name, action=action, actor=actor, reason=reason,
                                                 created_at=utc_now()))
 
 
-def delete_dataset(engine: sa.Engine, name: str, *, actor: str, reason: str) -> None:
+def delete_dataset(catalog: Catalog, name: str, *, actor: str, reason: str) -> None:
     """Soft-delete a dataset.
 
     Raises:
@@ -54,7 +47,7 @@ def delete_dataset(engine: sa.Engine, name: str, *, actor: str, reason: str) -> 
     """
     if not reason or not reason.strip():
         raise InvalidInput("deleting a dataset needs a reason (it is recorded in the audit trail)")
-    with engine.begin() as conn:
+    with catalog.write() as conn:
         row = dataset_row(conn, name)
         if row.deleted_at is not None:
             raise deleted_error(row)
@@ -63,13 +56,13 @@ def delete_dataset(engine: sa.Engine, name: str, *, actor: str, reason: str) -> 
         _event(conn, name, "delete", actor, reason)
 
 
-def restore_dataset(engine: sa.Engine, name: str, *, actor: str = "") -> None:
+def restore_dataset(catalog: Catalog, name: str, *, actor: str = "") -> None:
     """Undo a soft delete (possible until the dataset is purged).
 
     Raises:
         DatasetNotFound: no such dataset (or purged); InvalidInput: it is not deleted.
     """
-    with engine.begin() as conn:
+    with catalog.write() as conn:
         row = dataset_row(conn, name)
         if row.deleted_at is None:
             raise InvalidInput(f"dataset {name!r} is not deleted", name=name)
@@ -78,13 +71,13 @@ def restore_dataset(engine: sa.Engine, name: str, *, actor: str = "") -> None:
         _event(conn, name, "restore", actor, "")
 
 
-def purge_catalog(engine: sa.Engine, name: str, *, actor: str, reason: str) -> None:
+def purge_catalog(catalog: Catalog, name: str, *, actor: str, reason: str) -> None:
     """Remove a soft-deleted dataset's catalog rows (commits, refs, reflog, everything keyed by them).
 
     Raises:
         DatasetNotFound: no such dataset; InvalidInput: it is not soft-deleted.
     """
-    with engine.begin() as conn:
+    with catalog.write() as conn:
         hold_sweep_guard(conn)
         row = dataset_row(conn, name)
         if row.deleted_at is None:

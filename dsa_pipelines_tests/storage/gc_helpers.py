@@ -28,7 +28,7 @@ def object_files(store: Store) -> dict[str, tuple[int, float]]:
 def catalog_dump(store: Store) -> dict[str, list[tuple]]:
     """Every row of every catalog table (sorted), for 'nothing changed' checks."""
     meta = sa.MetaData()
-    with store.engine.connect() as conn:
+    with store.catalog.engine.connect() as conn:
         meta.reflect(conn)
         return {t.name: sorted(tuple(map(str, r)) for r in conn.execute(sa.select(t)))
                 for t in meta.sorted_tables if t.name != "alembic_version"}

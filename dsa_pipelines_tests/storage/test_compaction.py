@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from dsa_pipelines.storage import Store
-from dsa_pipelines.storage.reading import read_manifest
+from dsa_pipelines.storage.rows import read_manifest
 from dsa_pipelines_tests.storage.gc_helpers import NOW, rows
 
 

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from dsa_pipelines.storage import CorruptObject, Store
 from dsa_pipelines.storage.catalog.schema import commit_tables, refs
 from dsa_pipelines.storage.manifest import Manifest
+from dsa_pipelines.storage.rows import ManifestCache
 from dsa_pipelines_tests.storage.gc_helpers import rows
 
 
@@ -37,15 +38,15 @@ def _flip(path, at: float = 0.5) -> None:
 
 def _without_foreign_keys(store: Store, statement: sa.Executable) -> None:
     """Write what the foreign keys would refuse (as a broken disk or a bad restore might)."""
-    if store.engine.dialect.name == "postgresql":
-        with store.engine.begin() as conn:
+    if store.catalog.engine.dialect.name == "postgresql":
+        with store.catalog.engine.begin() as conn:
             conn.execute(sa.text("SET LOCAL session_replication_role = replica"))
             conn.execute(statement)
         return
-    raw = store.engine.raw_connection()
+    raw = store.catalog.engine.raw_connection()
     try:
         raw.execute("PRAGMA foreign_keys=OFF")
-        compiled = statement.compile(dialect=store.engine.dialect, compile_kwargs={"literal_binds": True})
+        compiled = statement.compile(dialect=store.catalog.engine.dialect, compile_kwargs={"literal_binds": True})
         raw.execute(str(compiled))
         raw.execute("PRAGMA foreign_keys=ON")
     finally:
@@ -90,7 +91,7 @@ def test_flipped_byte_in_a_manifest(store: Store, filled: dict) -> None:
     report = store.fsck()
     assert [p.kind for p in report.problems] == ["corrupt_object"]
     assert report.problems[0].object_id == filled["manifest"] and report.problems[0].dataset == "ds"
-    store._manifests.clear()
+    store.manifests = ManifestCache(store.objects)  # as a freshly started process would
     with pytest.raises(CorruptObject, match=filled["manifest"]):
         store.read_table("ds", filled["c2"])
 
@@ -106,14 +107,14 @@ def test_range_past_the_end_of_a_pack(store: Store, filled: dict) -> None:
     m = store.manifest("ds", filled["c1"], "t")
     longer = Manifest(m.packs, m.pack, m.start, m.count + 5)
     mid = store.objects.put_bytes("manifests", longer.to_bytes())
-    with store.engine.begin() as conn:
+    with store.catalog.engine.begin() as conn:
         conn.execute(commit_tables.update().where(commit_tables.c.commit_id == filled["c1"])
                      .values(manifest_id=mid, row_count=longer.row_count))
     assert "range_outside_pack" in _kinds(store)
 
 
 def test_a_catalog_row_count_that_disagrees(store: Store, filled: dict) -> None:
-    with store.engine.begin() as conn:
+    with store.catalog.engine.begin() as conn:
         conn.execute(commit_tables.update().where(commit_tables.c.commit_id == filled["c2"])
                      .values(row_count=1499))
     report = store.fsck()
@@ -133,7 +134,7 @@ def test_deep_finds_a_row_whose_values_do_not_match_its_key(store: Store, filled
         forged_id = store.objects.put_file("packs", tmp)
     m = store.manifest("ds", filled["c1"], "t")
     mid = store.objects.put_bytes("manifests", Manifest((forged_id,), m.pack, m.start, m.count).to_bytes())
-    with store.engine.begin() as conn:
+    with store.catalog.engine.begin() as conn:
         conn.execute(commit_tables.update().where(commit_tables.c.commit_id == filled["c1"]).values(manifest_id=mid))
     assert store.fsck().ok  # every object is intact; only the values are wrong
     problems = store.fsck(deep=True).problems
@@ -141,7 +142,7 @@ def test_deep_finds_a_row_whose_values_do_not_match_its_key(store: Store, filled
 
 
 def test_deep_finds_a_wrong_content_id(store: Store, filled: dict) -> None:
-    with store.engine.begin() as conn:
+    with store.catalog.engine.begin() as conn:
         conn.execute(commit_tables.update().where(commit_tables.c.commit_id == filled["c1"])
                      .values(content_id="cd" * 32))
     assert store.fsck().ok
@@ -167,7 +168,7 @@ def test_deep_reads_keys_again_when_they_do_not_fit_in_memory(store: Store, fill
 
     monkeypatch.setattr(fsck_module, "KEY_CACHE_ROWS", 0)
     assert store.fsck(deep=True).ok
-    with store.engine.begin() as conn:
+    with store.catalog.engine.begin() as conn:
         conn.execute(commit_tables.update().where(commit_tables.c.commit_id == filled["c2"])
                      .values(content_id="cd" * 32))
     assert [p.kind for p in store.fsck(deep=True).problems] == ["content_id_mismatch"]

@@ -9,13 +9,13 @@ import numpy as np
 import pytest
 import sqlalchemy as sa
 
-from dsa_pipelines.storage import GcBusy, InvalidInput, ObjectCollected, RevisionNotFound, Store
+from dsa_pipelines.sampling import SampleRound, SampleSpec, draw_sample, sample_row_ids
+from dsa_pipelines.storage import GcBusy, InvalidInput, ObjectCollected, RevisionNotFound, Store, writer
 from dsa_pipelines.storage.catalog.gc_schema import gc_registrations, gc_runs, gc_tombstones
 from dsa_pipelines.storage.gc import collect
 from dsa_pipelines.storage.gc_lock import GcLock
 from dsa_pipelines.storage.ingest import ingest_table
 from dsa_pipelines.storage.readers import source_from_frame
-from dsa_pipelines.storage.sampling import SampleRound, SampleSpec, draw_sample, sample_row_ids
 from dsa_pipelines_tests.storage.gc_helpers import NOW, catalog_dump, object_files, rows
 
 
@@ -100,7 +100,7 @@ def test_dry_run_reports_exactly_and_changes_nothing(store: Store, history: dict
 
 def test_a_run_is_recorded_and_old_registrations_pruned(store: Store, history: dict[str, str]) -> None:
     store.gc(grace=NOW, reflog_retention=NOW)
-    with store.engine.connect() as conn:
+    with store.catalog.engine.connect() as conn:
         run = conn.execute(sa.select(gc_runs)).one()
         assert run.status == "succeeded" and run.finished_at
         assert conn.execute(sa.select(sa.func.count()).select_from(gc_registrations)).scalar() == 0
@@ -126,12 +126,11 @@ def test_a_commit_inserted_during_gc_is_a_root(store: Store, history: dict[str, 
 def test_a_writer_referencing_a_collected_pack_is_refused_then_stores_anew(store: Store,
                                                                           history: dict[str, str]) -> None:
     """Ingested before GC (reusing the deleted branch's pack), committed after: refused, retried."""
-    ingested = ingest_table(store.objects, store.engine, source_from_frame("t", rows(1000, 1050)))
-    assert set(store._manifest(ingested.info.manifest_id).packs) & set(_manifest_packs(store, history["tmp"]))
+    ingested = ingest_table(store.objects, store.catalog, source_from_frame("t", rows(1000, 1050)))
+    assert set(store.manifests.get(ingested.info.manifest_id).packs) & set(_manifest_packs(store, history["tmp"]))
     store.gc(grace=NOW, reflog_retention=NOW)
     with pytest.raises(ObjectCollected):
-        store._commit_tables("ds", "main", [ingested], message="", author="", replace=False, remove_tables=(),
-                             publish=True, run_id=None, meta=None, max_attempts=1)
+        writer.commit_upload(store, "ds", "main", writer.Upload((ingested,)), writer.Authorship(), retry_seconds=0)
     assert store.read_table("ds", "main").table.equals(rows(0, 350))
     res = store.commit("ds", rows(1000, 1050), table="t")  # the public path re-ingests and lands
     assert store.read_table("ds", res.commit_id).table.equals(rows(1000, 1050))
@@ -141,7 +140,7 @@ def test_a_writer_referencing_a_collected_pack_is_refused_then_stores_anew(store
 def test_a_second_gc_waits_for_the_first(tmp_path, shared_catalog_url: str) -> None:
     with Store.open(tmp_path / "store", shared_catalog_url) as store:
         store.create_dataset("ds")
-        with GcLock(store.engine), pytest.raises(GcBusy):
+        with GcLock(store.catalog), pytest.raises(GcBusy):
             collect(store, lock_timeout=0.3)
         assert collect(store, lock_timeout=5).commits_kept == 1
 

@@ -140,7 +140,7 @@ def _check(root: Path, expected: dict[str, object]) -> None:
         assert store.read_table("ds", expected["main"]).table.equals(rows(0, 800))
         assert store.read_table("ds", "v1").table.equals(rows(0, 800))
         assert len(store.log("ds")) == 3
-        with store.engine.connect() as conn:
+        with store.catalog.engine.connect() as conn:
             statuses = {r.status for r in conn.execute(sa.select(gc_runs.c.status))}
         assert "running" not in statuses and "succeeded" in statuses
 

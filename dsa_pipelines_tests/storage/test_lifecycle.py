@@ -21,7 +21,7 @@ def two(store: Store) -> Store:
 
 
 def _events(store: Store) -> list[tuple[str, str, str, str]]:
-    with store.engine.connect() as conn:
+    with store.catalog.engine.connect() as conn:
         return [(r.dataset, r.action, r.actor, r.reason)
                 for r in conn.execute(sa.select(dataset_events).order_by(dataset_events.c.id))]
 
