@@ -1,6 +1,6 @@
 """`make bench`: every benchmark, printed as Markdown tables.
 
-Usage: python -m dsa_pipelines_tests.bench [--rows N] [--repeat K] [--only store,statistics,sampling,history]
+Usage: python -m dsa_pipelines_tests.bench [--rows N] [--repeat K] [--only SUITE,...] (suites: see SUITES)
 Data is generated deterministically under data/bench/ (not committed) and reused.
 """
 
@@ -18,6 +18,7 @@ SUITES = {
     "statistics": "dsa_pipelines_tests.bench.bench_statistics",
     "sampling": "dsa_pipelines_tests.bench.bench_sampling",
     "history": "dsa_pipelines_tests.bench.bench_history",
+    "gc": "dsa_pipelines_tests.bench.bench_gc",
 }
 
 

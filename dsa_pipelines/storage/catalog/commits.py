@@ -4,13 +4,15 @@ finding one by id prefix, and walking first-parent history in one statement."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import lru_cache
 
 import sqlalchemy as sa
 
 from ..errors import AmbiguousRevision, InvalidInput, RevisionNotFound
 from ..models import ColumnInfo, Commit, TableInfo, schema_from_text, schema_to_text
+from ..objects import ObjectStore
+from .gc_guard import hold_writer_guard, register_commit, require_commits
 from .schema import OID, commit_parents, commit_tables, commits
 
 MIN_PREFIX = 4
@@ -20,10 +22,24 @@ _HEX = frozenset("0123456789abcdef")
 _CHUNK = 5_000  # ids per IN (...) list: well under every backend's bind-parameter limit
 
 
-def insert_commit(conn: sa.Connection, commit: Commit) -> None:
-    """Write a commit, its parents and its tables in the caller's transaction (idempotent)."""
+def insert_commit(conn: sa.Connection, commit: Commit, *, packs: Iterable[str] = (),
+                  objects: ObjectStore | None = None) -> None:
+    """Write a commit, its parents and its tables in the caller's transaction (idempotent).
+
+    Follows the GC protocol (:mod:`.gc_guard`): the commit and what it references are
+    registered, and a reference to something GC collected meanwhile is refused.
+
+    Args:
+        packs: The row packs the commit's manifests reference (lets the writer check them).
+        objects: The object store (to check referenced files exist).
+
+    Raises:
+        ObjectCollected: a parent or referenced object was collected (retryable).
+    """
+    hold_writer_guard(conn)
     if conn.execute(sa.select(commits.c.id).where(commits.c.id == commit.id)).first():
         return
+    require_commits(conn, commit.parents)
     conn.execute(
         commits.insert().values(
             id=commit.id, dataset=commit.dataset, tree_id=commit.tree_id, message=commit.message,
@@ -49,6 +65,7 @@ def insert_commit(conn: sa.Connection, commit: Commit) -> None:
                 for t in commit.tables.values()
             ],
         )
+    register_commit(conn, commit, packs, objects)
 
 
 @lru_cache(maxsize=1024)
