@@ -18,7 +18,7 @@ from pathlib import Path
 
 from .errors import CorruptObject
 
-KINDS = ("packs", "manifests", "reports")
+KINDS = ("packs", "manifests", "reports", "keyindex")
 _CHUNK = 1 << 20
 
 
