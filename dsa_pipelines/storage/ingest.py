@@ -37,6 +37,7 @@ from .objects import ObjectStore
 from .readers import SourceTable
 
 PACK_ROW_GROUP = 1024 * 1024  # large row groups: one dictionary per string column, ~25% smaller packs
+HASH_ROWS = 512 * 1024  # rows hashed in one DuckDB query: big enough for its threads, small enough for memory
 K1, K2 = hashing.KEY_COLUMNS
 
 
@@ -45,12 +46,27 @@ def _data_schema(hashed: pa.Table) -> pa.Schema:
     return pa.schema([f for f in hashed.schema if f.name not in hashing.KEY_COLUMNS])
 
 
+def _hash_groups(source: SourceTable) -> Iterator[pa.Table]:
+    """The source's batches gathered into tables of about :data:`HASH_ROWS` rows, hashed."""
+    group: list[pa.RecordBatch] = []
+    rows = 0
+    for batch in source.batches():
+        group.append(batch)
+        rows += batch.num_rows
+        if rows >= HASH_ROWS:
+            yield hashing.hashed(pa.Table.from_batches(group))
+            group, rows = [], 0
+    if group:
+        yield hashing.hashed(pa.Table.from_batches(group))
+
+
 def _hashed_ahead(source: SourceTable) -> Iterator[pa.Table]:
-    """Read and hash the next batch in a background thread while the caller stores this one
-    (DuckDB and Arrow release the GIL, so reading, hashing and the index work overlap)."""
-    batches = iter(source.batches())
+    """Read and hash the next group of batches in a background thread while the caller stores
+    this one (DuckDB and Arrow release the GIL, so reading, hashing and the index work overlap)."""
+    groups = _hash_groups(source)
+
     def next_hashed() -> pa.Table | None:
-        return next((hashing.hashed(b) for b in batches), None)
+        return next(groups, None)
 
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="dsa-hash") as pool:
         pending = pool.submit(next_hashed)
@@ -106,8 +122,10 @@ class _Resolver:
                 o = np.lexsort((rid, r2, r1))
                 rest, r1, r2, rid = rest[o], r1[o], r2[o], rid[o]
                 first[1:] = (r1[1:] != r1[:-1]) | (r2[1:] != r2[:-1])
-            to_store = np.sort(rid[first])
-            first_pos = self.stored + np.searchsorted(to_store, rid[first])
+            stored_here = np.zeros(n, dtype=bool)
+            stored_here[rid[first]] = True
+            to_store = np.flatnonzero(stored_here)  # in upload order
+            first_pos = self.stored + (np.cumsum(stored_here) - 1)[rid[first]]
             pos[rest] = first_pos[np.cumsum(first) - 1]
             self.fresh.add(r1[first], r2[first], first_pos)
             self.stored += len(to_store)

@@ -95,19 +95,21 @@ def search(run_k1: np.ndarray, run_k2: np.ndarray, k1: np.ndarray, k2: np.ndarra
         stored twice is reported once, with its first entry.
     """
     empty = np.empty(0, np.int64)
-    if not len(k1) or not len(run_k1):
+    n = len(run_k1)
+    if not len(k1) or not n:
         return empty, empty
     lo = np.searchsorted(run_k1, k1, side="left")
-    hi = np.searchsorted(run_k1, k1, side="right")
-    count = hi - lo
-    hit = np.flatnonzero(count)
+    hit = np.flatnonzero(run_k1[np.minimum(lo, n - 1)] == k1)
     if not len(hit):
         return empty, empty
-    if int(count[hit].max()) == 1:  # the common case: each k1 at most once
-        entry, owner = lo[hit], hit
-    else:  # equal k1 (a key stored twice, or a 64-bit collision): compare k2 of every candidate
-        entry = expand_ranges(lo[hit], count[hit])
-        owner = np.repeat(hit, count[hit])
+    entry, owner = lo[hit], hit
+    after = entry + 1
+    repeated = (after < n) & (run_k1[np.minimum(after, n - 1)] == k1[hit])
+    if repeated.any():  # equal k1 (a key stored twice, or a 64-bit collision): every candidate
+        count = np.ones(len(hit), dtype=np.int64)
+        count[repeated] = np.searchsorted(run_k1, k1[hit[repeated]], side="right") - entry[repeated]
+        entry = expand_ranges(entry, count)
+        owner = np.repeat(hit, count)
     match = run_k2[entry] == k2[owner]
     entry, owner = entry[match], owner[match]
     if len(owner) > 1 and np.any(owner[1:] == owner[:-1]):
