@@ -411,3 +411,19 @@ class Store(ReadsMixin, RefsMixin):
         from .stat_drift import stat_diff  # noqa: PLC0415
 
         return stat_diff(self, dataset, revision, base)
+
+    # ------------------------------------------------------- key index (storage/key_index.py)
+    def live_index_runs(self) -> list[str]:
+        """Object ids of the live key index runs (roots for garbage collection; see :mod:`.key_index`)."""
+        from .key_index import live_run_ids  # noqa: PLC0415
+
+        return live_run_ids(self.engine)
+
+    def compact_key_index(self) -> int:
+        """Merge each schema's key index runs into one (maintenance); returns the number of merges."""
+        from .catalog.key_index_schema import key_index_runs  # noqa: PLC0415
+        from .key_index import compact  # noqa: PLC0415
+
+        with self.engine.connect() as conn:
+            fps = [r.schema_fp for r in conn.execute(sa.select(key_index_runs.c.schema_fp).distinct())]
+        return sum(compact(self.objects, self.engine, fp) for fp in fps)
