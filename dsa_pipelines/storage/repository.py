@@ -12,6 +12,7 @@ import time
 from dataclasses import replace
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
@@ -33,9 +34,6 @@ from .errors import (
     RevisionNotFound,
     TableNotFound,
 )
-from .hashing import keys_digest, logical_schema
-from .ingest import IngestedTable, ingest_table
-from .manifest import Manifest
 from .models import (
     Commit,
     CommitResult,
@@ -47,11 +45,14 @@ from .models import (
 )
 from .names import validate_dataset_name, validate_ref_name, validate_table_name
 from .objects import ObjectStore
-from .reading import read_manifest
-from .readers import SourceTable, open_sources, source_from_frame
 from .refs import BRANCH, RefStore
 from .store_reads import ReadsMixin
 from .store_refs import RefsMixin
+
+if TYPE_CHECKING:
+    from .ingest import IngestedTable
+    from .manifest import Manifest
+    from .readers import SourceTable
 
 DEFAULT_ROOT = "data/store"
 DRIFT_POLICIES = ("reject", "warn", "allow")
@@ -188,6 +189,8 @@ class Store(ReadsMixin, RefsMixin):
 
     def _sources(self, sources: Source | Sequence[Source] | Mapping[str, Source], table: str | None,
                  sheets: Sequence[str] | None) -> list[SourceTable]:
+        from .readers import open_sources, source_from_frame  # noqa: PLC0415 — pandas, openpyxl: only to commit
+
         if isinstance(sources, Mapping):
             out: list[SourceTable] = []
             for name, src in sources.items():
@@ -257,15 +260,22 @@ class Store(ReadsMixin, RefsMixin):
         self._branch(dataset, branch)
         for name in remove_tables:
             validate_table_name(name)
+        from . import file_digest  # noqa: PLC0415 — the ingest path loads only when committing
+        from .ingest import ingest_table  # noqa: PLC0415
+
+        digests = file_digest.digests(sources, table)
+        unchanged = file_digest.unchanged(self.get_commit(dataset, branch).tables, digests) if digests else []
+        sources = file_digest.remaining_sources(sources, table, [u.info.name for u in unchanged])
         opened = self._sources(sources, table, sheets) if sources is not None else []
-        names = [s.name for s in opened]
+        names = [s.name for s in opened] + [u.info.name for u in unchanged]
         for name in names:
             validate_table_name(name)
         if len(set(names)) != len(names):
             raise InvalidInput(f"the upload names a table twice: {sorted(n for n in names if names.count(n) > 1)}")
         if set(names) & set(remove_tables):
             raise InvalidInput(f"tables {sorted(set(names) & set(remove_tables))} are both uploaded and removed")
-        ingested = [ingest_table(self.objects, self.engine, s) for s in opened]
+        ingested = unchanged + [file_digest.with_digest(ingest_table(self.objects, self.engine, s), digests)
+                                for s in opened]
         return self._commit_tables(dataset, branch, ingested, message=message, author=author, replace=replace,
                                    remove_tables=tuple(remove_tables), publish=publish, run_id=run_id, meta=meta,
                                    max_attempts=max_attempts)
@@ -379,6 +389,10 @@ class Store(ReadsMixin, RefsMixin):
                                    max_attempts=MAX_COMMIT_ATTEMPTS, extra_parents=tuple(extra_parents))
 
     def _selected_table(self, info: TableInfo, name: str, row_ids: np.ndarray) -> IngestedTable:
+        from .hashing import keys_digest, logical_schema  # noqa: PLC0415 — DuckDB: only to write
+        from .ingest import IngestedTable  # noqa: PLC0415
+        from .reading import read_manifest  # noqa: PLC0415
+
         manifest = self._manifest(info.manifest_id).select(np.asarray(row_ids, dtype=np.int64))
         rows = read_manifest(self.objects, manifest, info.schema, with_keys=True)
         logical = logical_schema(info.schema)

@@ -9,18 +9,19 @@ import os
 import re
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
 import sqlalchemy as sa
 
-from . import export as exporting
 from .catalog.schema import reflog
 from .commits import find_by_prefix, first_parents, load_commits
 from .errors import InvalidInput, RevisionNotFound, TableNotFound
-from .manifest import Manifest
 from .models import Commit, LogEntry, TableInfo, TablePage
-from .reading import read_manifest
 from .revisions import RevisionContext, resolve_revision
+
+if TYPE_CHECKING:  # loaded where rows are read: `dsa log` needs neither Parquet nor DuckDB
+    from .manifest import Manifest
 
 EXPORT_BATCH_ROWS = 256 * 1024
 _FULL_ID = re.compile(r"^[0-9a-f]{64}$")
@@ -107,6 +108,8 @@ class ReadsMixin:
 
     def _manifest(self, manifest_id: str) -> Manifest:
         if manifest_id not in self._manifests:
+            from .manifest import Manifest  # noqa: PLC0415
+
             self._manifests[manifest_id] = Manifest.from_bytes(
                 self.objects.read_bytes("manifests", manifest_id), manifest_id)
         return self._manifests[manifest_id]
@@ -137,6 +140,8 @@ class ReadsMixin:
             if missing:
                 raise InvalidInput(f"table {info.name!r} has no column(s) {missing}; it has {info.schema.names}",
                                    column=missing[0])
+        from .reading import read_manifest  # noqa: PLC0415
+
         manifest = self._manifest(info.manifest_id).window(offset, limit)
         rows = read_manifest(self.objects, manifest, info.schema, list(columns) if columns else None, with_keys)
         return TablePage(rows, offset, info.row_count)
@@ -144,6 +149,8 @@ class ReadsMixin:
     def iter_batches(self, dataset: str, revision: str | None = None, table: str | None = None,
                      batch_rows: int = EXPORT_BATCH_ROWS) -> Iterator[pa.Table]:
         """A table's rows as a stream of Arrow tables (bounded memory)."""
+        from .reading import read_manifest  # noqa: PLC0415
+
         info = self.table_info(dataset, revision, table)
         manifest = self._manifest(info.manifest_id)
         for start in range(0, max(manifest.row_count, 1), batch_rows):
@@ -158,6 +165,8 @@ class ReadsMixin:
         Returns:
             The written path.
         """
+        from . import export as exporting  # noqa: PLC0415
+
         path = Path(path)
         fmt = exporting.format_for(path, format)
         commit = self.get_commit(dataset, revision)
