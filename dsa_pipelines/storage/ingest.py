@@ -254,4 +254,4 @@ def _register_pack(objects: ObjectStore, engine: sa.Engine, schema_fp: str, pack
                 id=pack_id, schema_fp=schema_fp, row_count=rows,
                 bytes=objects.path("packs", pack_id).stat().st_size, created_at=utc_now()))
         key_index.register_runs(conn, schema_fp, stored_runs)
-    key_index.compact(objects, engine, schema_fp, budget_rows=max(key_index.MERGE_BUDGET_ROWS, 8 * rows))
+    key_index.compact(objects, engine, schema_fp, budget_rows=key_index.MERGE_BUDGET_ROWS)

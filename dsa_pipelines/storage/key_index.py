@@ -43,7 +43,7 @@ __all__ = ["KeyIndex", "RunInfo", "compact", "forget_packs", "live_run_ids", "li
 MERGE_FANOUT = 4
 """Runs of one size tier that trigger a merge."""
 MERGE_BUDGET_ROWS = 1 << 22
-"""Rows a commit may merge at least (a bigger upload may merge up to 8x its own rows)."""
+"""Entries one commit may merge (bounds its time and memory; :func:`compact` merges the rest)."""
 _TIER_BASE_ROWS = 4096
 
 

@@ -173,7 +173,7 @@ class RunStack:
     Positions are int32: 16 bytes a key.
     """
 
-    def __init__(self, cap: int = 1 << 23) -> None:
+    def __init__(self, cap: int = 1 << 22) -> None:
         self.cap = cap
         self._runs: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
 
