@@ -17,6 +17,8 @@ import binascii
 import hashlib
 import os
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import duckdb
 import numpy as np
@@ -327,12 +329,12 @@ def _hashes_of_canonical(table: pa.Table) -> pa.FixedSizeBinaryArray:
         parts.append(f"strlen(v{i}), CASE WHEN v{i} IS NULL THEN 'N' ELSE ':' END, v{i}")
     sql = (f"SELECT sha256(concat({', '.join(parts)})) "
            f"FROM (SELECT {', '.join(values) or 'NULL'} FROM __dsa_rows)")
-    con = _connection()
-    con.register("__dsa_rows", pa.table(inputs))
-    try:
-        result = con.sql(sql).to_arrow_table().column(0)
-    finally:
-        con.unregister("__dsa_rows")
+    with _connection() as con:
+        con.register("__dsa_rows", pa.table(inputs))
+        try:
+            result = con.sql(sql).to_arrow_table().column(0)
+        finally:
+            con.unregister("__dsa_rows")
     return _unhex(result.combine_chunks())
 
 
@@ -397,14 +399,27 @@ def _netstring(text: str) -> str:
     return f"{len(text.encode())}:{text}"
 
 
-_local = threading.local()
+_pool: list[duckdb.DuckDBPyConnection] = []
+_pool_lock = threading.Lock()
+_pool_pid = os.getpid()
 
 
-def _connection() -> duckdb.DuckDBPyConnection:
-    """This thread's in-memory DuckDB connection (opening one costs ~10 ms per batch)."""
-    con = getattr(_local, "con", None)
-    if con is None or _local.pid != os.getpid():
+@contextmanager
+def _connection() -> Iterator[duckdb.DuckDBPyConnection]:
+    """An in-memory DuckDB connection from a small process-wide pool (opening one costs ~10 ms,
+    and ingest hashes in a fresh thread per upload, so a per-thread cache would reopen it each time)."""
+    global _pool_pid  # noqa: PLW0603 — the pool is per process: a forked child starts its own
+    with _pool_lock:
+        if _pool_pid != os.getpid():
+            _pool.clear()
+            _pool_pid = os.getpid()
+        con = _pool.pop() if _pool else None
+    if con is None:
         con = engine.connect()
         con.execute("SET preserve_insertion_order = true")
-        _local.con, _local.pid = con, os.getpid()
-    return con
+    try:
+        yield con
+    finally:
+        with _pool_lock:
+            if _pool_pid == os.getpid():
+                _pool.append(con)

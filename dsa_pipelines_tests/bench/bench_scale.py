@@ -24,7 +24,15 @@ import tempfile
 import time
 from pathlib import Path
 
-from dsa_pipelines_tests.bench.datagen import CHUNK_ROWS, DEFAULT_SEED, SCHEMA, VERSIONS, _generate, _table, make_versions
+from dsa_pipelines_tests.bench.datagen import (
+    CHUNK_ROWS,
+    DEFAULT_SEED,
+    SCHEMA,
+    VERSIONS,
+    _generate,
+    _table,
+    make_versions,
+)
 
 UPLOAD_ROWS = 10_000
 FILL_CHUNK = 1_000_000
@@ -47,14 +55,15 @@ def rss_mb():
 
 _FILL = _PRELUDE + r"""
 root, url, rows, commits, chunk = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
+dataset = sys.argv[6] if len(sys.argv) > 6 else "s"
 store = Store.open(root, url)
-if not store.list_datasets():
-    store.create_dataset("s")
+if dataset not in {d.name for d in store.list_datasets()}:
+    store.create_dataset(dataset)
 seed = int(time.time() * 1e6) % (1 << 31)
 for i in range(rows // chunk if rows else 0):
-    store.commit("s", frame(seed + i, chunk), table="t", message=f"fill {i}")
+    store.commit(dataset, frame(seed + i, chunk), table="t", message=f"fill {i}")
 for i in range(commits):
-    store.commit("s", frame(seed + 10_000_000 + i, 100), table="t", message=f"small {i}")
+    store.commit(dataset, frame(seed + 10_000_000 + i, 100), table="t", message=f"small {i}")
 print(json.dumps({"ok": True}))
 """
 
@@ -84,13 +93,13 @@ root, url, seed, k, start = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.
 store = Store.open(root, url)
 while time.time() < start:
     time.sleep(0.001)
-ok = failed = 0
+ok, failed = 0, []
 for i in range(k):
     try:
         store.commit("w", frame(seed * 100_000 + i, 100), table=f"t{seed}", message=f"w{seed} {i}")
         ok += 1
-    except Exception:  # noqa: BLE001 — counted, reported in the table
-        failed += 1
+    except Exception as e:  # noqa: BLE001 — counted, reported in the table
+        failed.append(type(e).__name__)
 print(json.dumps({"ok": ok, "failed": failed, "end": time.time()}))
 """
 
@@ -191,22 +200,24 @@ def small_commit_tables(tmp: Path, writers: int, per_writer: int, with_postgres:
     small = _child(_SMALL, root, url, 30)
     out = [{"name": "1,000-row commit in-process (median of 30)", "value": f"{small['median'] * 1000:.0f} ms",
             "target": f"<= {TARGETS['small'] * 1000:.0f} ms", "ok": small["median"] <= TARGETS["small"]}]
-    backends: list[tuple[str, str, object]] = [("SQLite", url, None)]
+    backends: list[tuple[str, str, object]] = [("SQLite", f"sqlite:///{tmp / 'writers-SQLite' / 'catalog.db'}", None)]
     pg = _postgres_url() if with_postgres else None
     if pg:
         backends.append(("PostgreSQL", pg[0], pg[1]))
     for label, catalog, server in backends:
         wroot = tmp / f"writers-{label}"
-        _child(_FILL.replace('create_dataset("s")', 'create_dataset("w")'), wroot, catalog, 0, 0, 1)
+        _child(_FILL, wroot, catalog, 0, 0, 1, "w")
         start = time.time() + 3.0
         procs = [subprocess.Popen([sys.executable, "-c", _WRITER, str(wroot), catalog, str(i), str(per_writer),
                                    str(start)], stdout=subprocess.PIPE, text=True) for i in range(writers)]
         results = [json.loads(p.communicate(timeout=3600)[0].strip().splitlines()[-1]) for p in procs]
         done = sum(r["ok"] for r in results)
-        failed = sum(r["failed"] for r in results)
+        errors = [e for r in results for e in r["failed"]]
+        failed = len(errors)
         rate = done / (max(r["end"] for r in results) - start)
+        why = f" ({', '.join(sorted(set(errors)))})" if errors else ""
         out.append({"name": f"{writers} writers x {per_writer} commits on one branch ({label})",
-                    "value": f"{rate:.1f} commits/s, {failed} failed", "target": f">= {TARGETS['writers']:.0f}/s, 0 failed",
+                    "value": f"{rate:.1f} commits/s, {failed} failed{why}", "target": f">= {TARGETS['writers']:.0f}/s, 0 failed",
                     "ok": rate >= TARGETS["writers"] and failed == 0})
         if server is not None:
             server.drop_database(catalog)
