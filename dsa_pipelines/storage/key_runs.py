@@ -70,16 +70,18 @@ class KeyRun:
         return owner, self.pack[entry].astype(np.int64), self.pos[entry].astype(np.int64)
 
     def to_table(self) -> pa.Table:
-        """The run as an Arrow table with narrow types and the pack list in the metadata."""
-        pack_type = np.uint16 if len(self.packs) <= np.iinfo(np.uint16).max else np.int32
+        """The run as an Arrow table with narrow types and the pack list in the metadata.
+
+        A run of a single pack has no ``pack`` column (every ordinal is 0).
+        """
         pos_type = np.int32 if not self.row_count or int(self.pos.max()) <= _INT32_MAX else np.int64
-        table = pa.table({
-            "k1": pa.array(self.k1, pa.int64()),
-            "k2": pa.array(self.k2, pa.int32()),
-            "pack": pa.array(self.pack.astype(pack_type)),
-            "pos": pa.array(self.pos.astype(pos_type)),
-        })
-        return table.replace_schema_metadata({"dsa": json.dumps({"format": FORMAT, "packs": list(self.packs)})})
+        columns = {"k1": pa.array(self.k1, pa.int64()), "k2": pa.array(self.k2, pa.int32())}
+        if len(self.packs) > 1:
+            pack_type = np.uint16 if len(self.packs) <= np.iinfo(np.uint16).max else np.int32
+            columns["pack"] = pa.array(self.pack.astype(pack_type, copy=False))
+        columns["pos"] = pa.array(self.pos.astype(pos_type, copy=False))
+        meta = {"dsa": json.dumps({"format": FORMAT, "packs": list(self.packs)})}
+        return pa.table(columns).replace_schema_metadata(meta)
 
 
 def search(run_k1: np.ndarray, run_k2: np.ndarray, k1: np.ndarray, k2: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -157,61 +159,13 @@ def read(path: Path, run_id: str) -> KeyRun:
         table = reader.read_all()
     except (OSError, ValueError, KeyError, TypeError, pa.ArrowException) as e:
         raise CorruptObject(f"key index run {run_id} cannot be read: {e}", object_id=run_id) from e
+    packs = tuple(meta["packs"])
     if table.num_rows == 0:
         empty = np.empty(0, np.int64)
-        return KeyRun(tuple(meta["packs"]), empty, np.empty(0, np.int32), empty, empty)
-    cols = [table.column(name).chunk(0).to_numpy() for name in ("k1", "k2", "pack", "pos")]
-    return KeyRun(tuple(meta["packs"]), *cols)
-
-
-class RunStack:
-    """The keys a running upload has stored so far, as a few in-memory runs of one pack.
-
-    Runs are merged like a binary counter (a run is merged with the previous one while
-    that is not bigger), up to ``cap`` entries a run, so adding n keys costs
-    O(n log(cap / batch)) and a probe searches O(log(cap / batch) + n / cap) runs.
-    Positions are int32: 16 bytes a key.
-    """
-
-    def __init__(self, cap: int = 1 << 22) -> None:
-        self.cap = cap
-        self._runs: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
-
-    def add(self, k1: np.ndarray, k2: np.ndarray, pos: np.ndarray) -> None:
-        """Add keys sorted by ``k1`` with their positions in the new pack."""
-        if not len(k1):
-            return
-        if int(pos.max()) > _INT32_MAX:
-            raise InvalidInput("an upload is limited to 2**31 distinct rows per table")
-        self._runs.append((k1, k2, pos.astype(np.int32)))
-        while len(self._runs) > 1:
-            (a1, a2, ap), (b1, b2, bp) = self._runs[-2], self._runs[-1]
-            if len(a1) > len(b1) or len(a1) + len(b1) > self.cap:
-                break
-            k1 = np.concatenate([a1, b1])
-            order = np.argsort(k1, kind="stable")
-            self._runs[-2:] = [(k1[order], np.concatenate([a2, b2])[order], np.concatenate([ap, bp])[order])]
-
-    def probe(self, k1: np.ndarray, k2: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Find keys (``k1`` ascending): (indices of the queries found, their positions)."""
-        found = np.zeros(len(k1), dtype=bool)
-        where = np.zeros(len(k1), dtype=np.int64)
-        for r1, r2, rp in self._runs:
-            rest = np.flatnonzero(~found)
-            if not len(rest):
-                break
-            idx, entry = search(r1, r2, k1[rest], k2[rest])
-            found[rest[idx]] = True
-            where[rest[idx]] = rp[entry]
-        hit = np.flatnonzero(found)
-        return hit, where[hit]
-
-    def runs(self, pack_id: str) -> list[KeyRun]:
-        """The keys as runs of the finished pack ``pack_id`` (small runs merged into one)."""
-        out: list[KeyRun] = []
-        for k1, k2, pos in self._runs:
-            out.append(KeyRun((pack_id,), k1, k2, np.zeros(len(k1), np.uint16), pos))
-        small = [r for r in out if r.row_count < self.cap]
-        if len(small) > 1:
-            out = [r for r in out if r.row_count >= self.cap] + [merge(small)]
-        return out
+        return KeyRun(packs, empty, np.empty(0, np.int32), empty, empty)
+    k1, k2, pos = (table.column(name).chunk(0).to_numpy() for name in ("k1", "k2", "pos"))
+    if "pack" in table.column_names:
+        pack = table.column("pack").chunk(0).to_numpy()
+    else:  # a run of one pack: every ordinal is 0 (a read-only view, no memory)
+        pack = np.broadcast_to(np.uint16(0), (table.num_rows,))
+    return KeyRun(packs, k1, k2, pack, pos)

@@ -86,3 +86,11 @@ def test_the_run_stack_finds_every_key_added_across_batches_and_caps_its_runs():
     assert sum(r.row_count for r in runs) == 5000
     assert all(r.packs == ("new",) for r in runs)
     assert len(runs) > 1 and max(r.row_count for r in runs) <= 1000
+
+
+def test_a_run_of_several_packs_stores_its_pack_ordinals(tmp_path: Path):
+    merged = merge([_run(*_keys(100, seed=4), ("pa",)), _run(*_keys(50, seed=5), ("pb",))])
+    write(merged, tmp_path / "m.arrow")
+    back = read(tmp_path / "m.arrow", "m")
+    assert back.packs == ("pa", "pb") and np.array_equal(back.pack, merged.pack)
+    assert int((back.pack == 1).sum()) == 50
