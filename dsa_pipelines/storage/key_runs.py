@@ -169,3 +169,56 @@ def read(path: Path, run_id: str) -> KeyRun:
     else:  # a run of one pack: every ordinal is 0 (a read-only view, no memory)
         pack = np.broadcast_to(np.uint16(0), (table.num_rows,))
     return KeyRun(packs, k1, k2, pack, pos)
+
+
+class RunStack:
+    """The keys a running upload has stored so far, as a few in-memory runs of one pack.
+
+    Runs are merged like a binary counter (a run is merged with the previous one while
+    that is not bigger), up to ``cap`` entries a run, so adding n keys costs
+    O(n log(cap / batch)) and a probe searches O(log(cap / batch) + n / cap) runs.
+    Positions are int32: 16 bytes a key.
+    """
+
+    def __init__(self, cap: int = 1 << 22) -> None:
+        self.cap = cap
+        self._runs: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+
+    def add(self, k1: np.ndarray, k2: np.ndarray, pos: np.ndarray) -> None:
+        """Add keys sorted by ``k1`` with their positions in the new pack."""
+        if not len(k1):
+            return
+        if int(pos.max()) > _INT32_MAX:
+            raise InvalidInput("an upload is limited to 2**31 distinct rows per table")
+        self._runs.append((k1, k2, pos.astype(np.int32)))
+        while len(self._runs) > 1:
+            (a1, a2, ap), (b1, b2, bp) = self._runs[-2], self._runs[-1]
+            if len(a1) > len(b1) or len(a1) + len(b1) > self.cap:
+                break
+            k1 = np.concatenate([a1, b1])
+            order = np.argsort(k1, kind="stable")
+            self._runs[-2:] = [(k1[order], np.concatenate([a2, b2])[order], np.concatenate([ap, bp])[order])]
+
+    def probe(self, k1: np.ndarray, k2: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Find keys (``k1`` ascending): (indices of the queries found, their positions)."""
+        found = np.zeros(len(k1), dtype=bool)
+        where = np.zeros(len(k1), dtype=np.int64)
+        for r1, r2, rp in self._runs:
+            rest = np.flatnonzero(~found)
+            if not len(rest):
+                break
+            idx, entry = search(r1, r2, k1[rest], k2[rest])
+            found[rest[idx]] = True
+            where[rest[idx]] = rp[entry]
+        hit = np.flatnonzero(found)
+        return hit, where[hit]
+
+    def runs(self, pack_id: str) -> list[KeyRun]:
+        """The keys as runs of the finished pack ``pack_id`` (small runs merged into one)."""
+        out: list[KeyRun] = []
+        for k1, k2, pos in self._runs:
+            out.append(KeyRun((pack_id,), k1, k2, np.zeros(len(k1), np.uint16), pos))
+        small = [r for r in out if r.row_count < self.cap]
+        if len(small) > 1:
+            out = [r for r in out if r.row_count >= self.cap] + [merge(small)]
+        return out
