@@ -46,6 +46,8 @@ def _named_files(sources: object, table: str | None) -> list[tuple[str, Path]] |
         items = [(Path(v).stem, Path(v)) for v in sources]
     else:
         return None
+    if len({name for name, _ in items}) != len(items):  # two files, one table name: the readers say so
+        return None
     if not all(p.suffix.lower() in SINGLE_TABLE_SUFFIXES and p.is_file() for _, p in items):
         return None
     return items

@@ -257,14 +257,14 @@ class Store(ReadsMixin, RefsMixin):
         """
         ds = self.get_dataset(dataset)
         branch = validate_ref_name(branch or ds.default_branch, "branch")
-        self._branch(dataset, branch)
+        head = self._branch(dataset, branch).commit_id
         for name in remove_tables:
             validate_table_name(name)
         from . import file_digest  # noqa: PLC0415 — the ingest path loads only when committing
         from .ingest import ingest_table  # noqa: PLC0415
 
         digests = file_digest.digests(sources, table)
-        unchanged = file_digest.unchanged(self.get_commit(dataset, branch).tables, digests) if digests else []
+        unchanged = file_digest.unchanged(self.get_commit(dataset, head).tables, digests) if digests else []
         sources = file_digest.remaining_sources(sources, table, [u.info.name for u in unchanged])
         opened = self._sources(sources, table, sheets) if sources is not None else []
         names = [s.name for s in opened] + [u.info.name for u in unchanged]

@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from dsa_pipelines.storage import Store, file_digest
+from dsa_pipelines.storage import InvalidInput, Store, file_digest
 from dsa_pipelines_tests.storage.helpers import people
 
 
@@ -67,3 +67,14 @@ def test_same_bytes_under_another_table_name_or_onto_another_branch_state_are_in
     store.commit("f", people(5), table="people")  # the head's table no longer came from that file
     back = store.commit("f", csv)
     assert back.status == "committed" and back.tables["people"].rows == 30
+
+
+def test_two_files_of_one_table_name_are_still_rejected(store: Store, tmp_path: Path):
+    csv, _ = _files(tmp_path)
+    store.create_dataset("f")
+    store.commit("f", csv)
+    other = tmp_path / "sub" / "people.csv"
+    other.parent.mkdir()
+    other.write_bytes(csv.read_bytes())
+    with pytest.raises(InvalidInput, match="people"):
+        store.commit("f", [csv, other])
