@@ -40,6 +40,7 @@ __all__ = [
     "row_hashes",
     "row_keys",
     "schema_id",
+    "with_keys",
 ]
 
 KEY_COLUMNS: tuple[str, str] = ("__dsa_k1", "__dsa_k2")
@@ -202,7 +203,20 @@ def hashed(table: pa.Table | pa.RecordBatch) -> pa.Table:
     Raises:
         InvalidInput: a column cannot be versioned.
     """
-    canonical = canonicalize(table)
+    return with_keys(canonicalize(table))
+
+
+def with_keys(canonical: pa.Table) -> pa.Table:
+    """A table already made canonical by :func:`canonicalize`, with its row keys appended.
+
+    Lets a pipeline canonicalise (reading side) and hash (DuckDB side) in separate steps.
+
+    Args:
+        canonical: the output of :func:`canonicalize`.
+
+    Returns:
+        The table plus the columns :data:`KEY_COLUMNS`.
+    """
     keys = keys_from_hashes(_hashes_of_canonical(canonical))
     for name in KEY_COLUMNS:
         canonical = canonical.append_column(name, keys.column(name))

@@ -37,7 +37,7 @@ from .objects import ObjectStore
 from .readers import SourceTable
 
 PACK_ROW_GROUP = 1024 * 1024  # large row groups: one dictionary per string column, ~25% smaller packs
-HASH_ROWS = 512 * 1024  # rows hashed in one DuckDB query: big enough for its threads, small enough for memory
+HASH_ROWS = 256 * 1024  # rows hashed in one DuckDB query: big enough for its threads, small enough for memory
 K1, K2 = hashing.KEY_COLUMNS
 
 
@@ -46,33 +46,39 @@ def _data_schema(hashed: pa.Table) -> pa.Schema:
     return pa.schema([f for f in hashed.schema if f.name not in hashing.KEY_COLUMNS])
 
 
-def _hash_groups(source: SourceTable) -> Iterator[pa.Table]:
-    """The source's batches gathered into tables of about :data:`HASH_ROWS` rows, hashed."""
+def _canonical_groups(source: SourceTable) -> Iterator[pa.Table]:
+    """The source's batches gathered into tables of about :data:`HASH_ROWS` rows, canonical."""
     group: list[pa.RecordBatch] = []
     rows = 0
     for batch in source.batches():
         group.append(batch)
         rows += batch.num_rows
         if rows >= HASH_ROWS:
-            yield hashing.hashed(pa.Table.from_batches(group))
+            yield hashing.canonicalize(pa.Table.from_batches(group))
             group, rows = [], 0
     if group:
-        yield hashing.hashed(pa.Table.from_batches(group))
+        yield hashing.canonicalize(pa.Table.from_batches(group))
+
+
+def _ahead(items: Iterator[pa.Table], name: str) -> Iterator[pa.Table]:
+    """Make the next item in a background thread while the caller works on this one."""
+
+    def step() -> pa.Table | None:
+        return next(items, None)
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix=name) as pool:
+        pending = pool.submit(step)
+        while (item := pending.result()) is not None:
+            pending = pool.submit(step)
+            yield item
 
 
 def _hashed_ahead(source: SourceTable) -> Iterator[pa.Table]:
-    """Read and hash the next group of batches in a background thread while the caller stores
-    this one (DuckDB and Arrow release the GIL, so reading, hashing and the index work overlap)."""
-    groups = _hash_groups(source)
-
-    def next_hashed() -> pa.Table | None:
-        return next(groups, None)
-
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="dsa-hash") as pool:
-        pending = pool.submit(next_hashed)
-        while (table := pending.result()) is not None:
-            pending = pool.submit(next_hashed)
-            yield table
+    """The source as hashed groups, in a pipeline of two background threads: one reads and
+    canonicalises the group after next, one hashes the next (DuckDB), while the caller
+    stores this one. Arrow, DuckDB and numpy release the GIL, so the stages overlap."""
+    canonical = _ahead(_canonical_groups(source), "dsa-read")
+    return _ahead((hashing.with_keys(t) for t in canonical), "dsa-hash")
 
 
 @dataclass(frozen=True)
