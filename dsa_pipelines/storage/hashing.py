@@ -413,21 +413,18 @@ def _netstring(text: str) -> str:
     return f"{len(text.encode())}:{text}"
 
 
-_pool: list[duckdb.DuckDBPyConnection] = []
+_pool: dict[int, list[duckdb.DuckDBPyConnection]] = {}  # per process id: a forked child opens its own
 _pool_lock = threading.Lock()
-_pool_pid = os.getpid()
 
 
 @contextmanager
 def _connection() -> Iterator[duckdb.DuckDBPyConnection]:
     """An in-memory DuckDB connection from a small process-wide pool (opening one costs ~10 ms,
     and ingest hashes in a fresh thread per upload, so a per-thread cache would reopen it each time)."""
-    global _pool_pid  # noqa: PLW0603 — the pool is per process: a forked child starts its own
+    pid = os.getpid()
     with _pool_lock:
-        if _pool_pid != os.getpid():
-            _pool.clear()
-            _pool_pid = os.getpid()
-        con = _pool.pop() if _pool else None
+        idle = _pool.setdefault(pid, [])
+        con = idle.pop() if idle else None
     if con is None:
         con = engine.connect()
         con.execute("SET preserve_insertion_order = true")
@@ -435,5 +432,4 @@ def _connection() -> Iterator[duckdb.DuckDBPyConnection]:
         yield con
     finally:
         with _pool_lock:
-            if _pool_pid == os.getpid():
-                _pool.append(con)
+            _pool.setdefault(pid, []).append(con)
