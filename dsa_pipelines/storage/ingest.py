@@ -109,7 +109,7 @@ class _Resolver:
             numbers of the rows to store in order, number of rows stored before this upload).
         """
         n = len(k1)
-        order = np.argsort(k1, kind="stable")
+        order = np.argsort(k1)  # not stable (4x faster): repeated keys are ordered by row below
         s1, s2 = k1[order], k2[order]
         slot = np.full(n, self.NEW, dtype=np.int64)
         pos = np.zeros(n, dtype=np.int64)
