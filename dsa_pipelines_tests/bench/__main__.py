@@ -42,8 +42,8 @@ def main() -> None:
         t0 = time.time()
         kwargs = {"repeat": args.repeat} if name == "store" else {}
         if name == "scale":
-            kwargs = {"repeat": args.repeat, "huge": args.huge, "huge_rows": args.huge_rows, "stored": args.scale_stored,
-                      "commits": args.scale_commits, "writers": args.writers, "per_writer": args.per_writer}
+            kwargs = {"repeat": args.repeat, "huge": args.huge, "huge_rows": args.huge_rows,
+                      "stored": args.scale_stored, "commits": args.scale_commits, "writers": args.writers, "per_writer": args.per_writer}
         rows = module.run(args.rows, **kwargs)
         print_table(rows, f"{name} ({args.rows:,} rows, took {time.time() - t0:.0f} s)")
 

@@ -221,7 +221,8 @@ def small_commit_tables(tmp: Path, writers: int, per_writer: int, with_postgres:
         rate = done / (max(r["end"] for r in results) - start)
         why = f" ({', '.join(sorted(set(errors)))})" if errors else ""
         out.append({"name": f"{writers} writers x {per_writer} commits on one branch ({label})",
-                    "value": f"{rate:.1f} commits/s, {failed} failed{why}", "target": f">= {TARGETS['writers']:.0f}/s, 0 failed",
+                    "value": f"{rate:.1f} commits/s, {failed} failed{why}",
+                    "target": f">= {TARGETS['writers']:.0f}/s, 0 failed",
                     "ok": rate >= TARGETS["writers"] and failed == 0})
         if server is not None:
             server.drop_database(catalog)
@@ -244,7 +245,8 @@ def snapshot_table(n_rows: int, repeat: int, tmp: Path, data_dir: Path) -> list[
                     "target": f"<= {TARGETS['snapshot']} s", "ok": secs <= TARGETS["snapshot"]})
     same = statistics.median(r["same_bytes"][0] for r in runs)
     out.append({"name": "identical file bytes again (file-content fast path)", "value":
-                f"{same * 1000:.0f} ms ({runs[0]['same_bytes'][1]})", "target": f"<= {TARGETS['no_changes'] * 1000:.0f} ms",
+                f"{same * 1000:.0f} ms ({runs[0]['same_bytes'][1]})",
+                "target": f"<= {TARGETS['no_changes'] * 1000:.0f} ms",
                 "ok": same <= TARGETS["no_changes"] and runs[0]["same_bytes"][1] == "no_changes"})
     return out
 
