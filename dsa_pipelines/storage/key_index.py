@@ -88,10 +88,14 @@ def forget_packs(conn: sa.Connection, pack_ids: list[str]) -> int:
         return 0
     runs = [r.run_id for r in conn.execute(sa.select(key_index_run_packs.c.run_id).distinct()
                                            .where(key_index_run_packs.c.pack_id.in_(pack_ids)))]
-    if runs:
-        conn.execute(key_index_run_packs.delete().where(key_index_run_packs.c.run_id.in_(runs)))
-        conn.execute(key_index_runs.delete().where(key_index_runs.c.id.in_(runs)))
+    _drop_runs(conn, runs)
     return len(runs)
+
+
+def _drop_runs(conn: sa.Connection, run_ids: list[str]) -> None:
+    if run_ids:
+        conn.execute(key_index_run_packs.delete().where(key_index_run_packs.c.run_id.in_(run_ids)))
+        conn.execute(key_index_runs.delete().where(key_index_runs.c.id.in_(run_ids)))
 
 
 def store_runs(objects: ObjectStore, runs: list[KeyRun]) -> list[tuple[str, KeyRun]]:
@@ -159,9 +163,21 @@ class KeyIndex:
 
     @classmethod
     def load(cls, objects: ObjectStore, engine: sa.Engine, schema_fp: str) -> KeyIndex:
-        """The index of a schema as the catalog lists it now (indexing uncovered packs first)."""
+        """The index of a schema as the catalog lists it now.
+
+        Packs no live run covers are indexed first. A live run whose object is missing
+        (deleted by a garbage collector that did not know it) is dropped, and its packs
+        are indexed again, so the index heals instead of failing every commit.
+        """
         _backfill(objects, engine, schema_fp)
-        return cls(objects, schema_fp, live_runs(engine, schema_fp))
+        runs = live_runs(engine, schema_fp)
+        missing = [r.id for r in runs if not objects.exists(key_runs.KIND, r.id, key_runs.SUFFIX)]
+        if missing:
+            with engine.begin() as conn:
+                _drop_runs(conn, missing)
+            _backfill(objects, engine, schema_fp)
+            runs = live_runs(engine, schema_fp)
+        return cls(objects, schema_fp, runs)
 
     @property
     def pack_ids(self) -> tuple[str, ...]:

@@ -17,7 +17,8 @@ from dsa_pipelines.storage.key_runs import KIND, SUFFIX, RunStack
 
 
 def _frame(start: int, n: int) -> pd.DataFrame:
-    return pd.DataFrame({"id": np.arange(start, start + n, dtype=np.int64), "v": [f"r{i}" for i in range(start, start + n)]})
+    ids = np.arange(start, start + n, dtype=np.int64)
+    return pd.DataFrame({"id": ids, "v": [f"r{i}" for i in ids]})
 
 
 def _fp(store: Store, dataset: str = "k", table: str = "t") -> str:
@@ -129,3 +130,15 @@ def test_repeats_far_apart_in_one_upload_are_stored_once(store: Store, monkeypat
     assert store.manifest("k").range_count == 3
     # five capped runs of the one pack, merged at commit time: every key once
     assert [r.row_count for r in key_index.live_runs(store.engine, _fp(store))] == [500]
+
+
+def test_a_run_deleted_behind_the_catalogs_back_is_dropped_and_its_packs_indexed_again(store: Store):
+    store.create_dataset("k")
+    store.commit("k", _frame(0, 50), table="t")
+    for run_id in store.live_index_runs():
+        store.objects.delete(KIND, run_id, SUFFIX)
+    res = store.commit("k", _frame(0, 60), table="t")
+    assert (res.tables["t"].reused_rows, res.tables["t"].stored_rows) == (50, 10)
+    assert all(store.objects.exists(KIND, r, SUFFIX) for r in store.live_index_runs())
+    all_packs, covered = _covered(store)
+    assert all_packs == covered
