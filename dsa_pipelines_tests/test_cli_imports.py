@@ -1,4 +1,4 @@
-"""`dsa log` and friends import only what they need (the heavy ingest stack loads on commit)."""
+"""`dsa log` and friends import only what they need (DuckDB, pandas, openpyxl, alembic load when used)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pyarrow as pa
 
 from dsa_pipelines.storage import Store
 
-HEAVY = ("duckdb", "pandas", "alembic", "openpyxl", "pyarrow.parquet", "dsa_pipelines.storage.ingest")
+HEAVY = ("duckdb", "pandas", "alembic", "openpyxl", "dsa_pipelines.storage.readers")
 _PROBE = """
 import sys
 from dsa_pipelines import cli

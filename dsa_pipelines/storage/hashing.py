@@ -19,14 +19,17 @@ import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
-import duckdb
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from . import engine
 from .errors import InvalidInput
+from .names import RESERVED_PREFIX
+
+if TYPE_CHECKING:  # DuckDB loads on the first hash, not on import (`dsa log` never hashes)
+    import duckdb
 
 __all__ = [
     "ENCODING_VERSION",
@@ -49,9 +52,6 @@ KEY_TYPES: tuple[pa.DataType, pa.DataType] = (pa.int64(), pa.int32())
 
 ENCODING_VERSION: int = 1
 """Version of the row encoding specified in ``docs/hashing.md``."""
-
-RESERVED_PREFIX = "__dsa_"
-"""Column names starting with this are the store's own and rejected in user data."""
 
 HASH_SIZE = 32
 _MAGIC = f"dsa-row/{ENCODING_VERSION}\n"
@@ -426,6 +426,8 @@ def _connection() -> Iterator[duckdb.DuckDBPyConnection]:
         idle = _pool.setdefault(pid, [])
         con = idle.pop() if idle else None
     if con is None:
+        from . import engine  # noqa: PLC0415
+
         con = engine.connect()
         con.execute("SET preserve_insertion_order = true")
     try:

@@ -19,22 +19,25 @@ import hashlib
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
-import sqlalchemy as sa
 
 from . import hashing, key_index
-from .catalog.schema import packs
-from .commits import table_content_id
+from .catalog import Catalog
+from .catalog.packs import record_pack
+from .commit_ids import table_content_id
 from .hashing import key_bytes
 from .key_index import KeyIndex
 from .key_runs import KeyRun, RunStack
 from .manifest import Manifest, run_lengths
-from .models import ColumnInfo, TableInfo, utc_now
+from .models import ColumnInfo, TableInfo
 from .objects import ObjectStore
-from .readers import SourceTable
+
+if TYPE_CHECKING:  # the readers (pandas, openpyxl) are the caller's; ingest only streams their batches
+    from .readers import SourceTable
 
 PACK_ROW_GROUP = 1024 * 1024  # large row groups: one dictionary per string column, ~25% smaller packs
 HASH_ROWS = 256 * 1024  # rows hashed in one DuckDB query: big enough for its threads, small enough for memory
@@ -173,12 +176,12 @@ class _PackWriter:
             self.writer = None
 
 
-def ingest_table(objects: ObjectStore, engine: sa.Engine, source: SourceTable) -> IngestedTable:
+def ingest_table(objects: ObjectStore, catalog: Catalog, source: SourceTable) -> IngestedTable:
     """Store one source table's rows (only those not stored before) and its manifest.
 
     Args:
         objects: The object store.
-        engine: The catalog (the key index of the schema; the new pack and its index run).
+        catalog: The catalog (the key index of the schema; the new pack and its index run).
         source: The table to store, as a stream of record batches.
 
     Returns:
@@ -197,7 +200,7 @@ def ingest_table(objects: ObjectStore, engine: sa.Engine, source: SourceTable) -
                 if data_schema is None:
                     data_schema = _data_schema(table)
                     logical = hashing.logical_schema(data_schema)
-                    resolver = _Resolver(KeyIndex.load(objects, engine, hashing.schema_id(logical)))
+                    resolver = _Resolver(KeyIndex.load(objects, catalog, hashing.schema_id(logical)))
                     nulls = np.zeros(len(data_schema), dtype=np.int64)
                 if table.num_rows == 0:
                     continue
@@ -225,7 +228,7 @@ def ingest_table(objects: ObjectStore, engine: sa.Engine, source: SourceTable) -
         if stored:
             new_id = objects.put_file("packs", tmp)
             pack_ids.append(new_id)
-            _register_pack(objects, engine, hashing.schema_id(logical), new_id, stored, resolver.fresh.runs(new_id))
+            _register_pack(objects, catalog, hashing.schema_id(logical), new_id, stored, resolver.fresh.runs(new_id))
     if ranges:
         slot = np.concatenate([r[0] for r in ranges])
         manifest = Manifest(
@@ -250,14 +253,11 @@ def ingest_table(objects: ObjectStore, engine: sa.Engine, source: SourceTable) -
     return IngestedTable(info, rows, reused, stored)
 
 
-def _register_pack(objects: ObjectStore, engine: sa.Engine, schema_fp: str, pack_id: str, rows: int,
+def _register_pack(objects: ObjectStore, catalog: Catalog, schema_fp: str, pack_id: str, rows: int,
                    runs: list[KeyRun]) -> None:
     """Register a new pack and its key index runs in one transaction, then merge runs within a budget."""
     stored_runs = key_index.store_runs(objects, runs)
-    with engine.begin() as conn:
-        if not conn.execute(sa.select(packs.c.id).where(packs.c.id == pack_id)).first():
-            conn.execute(packs.insert().values(
-                id=pack_id, schema_fp=schema_fp, row_count=rows,
-                bytes=objects.path("packs", pack_id).stat().st_size, created_at=utc_now()))
+    with catalog.write() as conn:
+        record_pack(conn, pack_id, schema_fp, rows, objects.path("packs", pack_id).stat().st_size)
         key_index.register_runs(conn, schema_fp, stored_runs)
-    key_index.compact(objects, engine, schema_fp, budget_rows=key_index.MERGE_BUDGET_ROWS)
+    key_index.compact(objects, catalog, schema_fp, budget_rows=key_index.MERGE_BUDGET_ROWS)

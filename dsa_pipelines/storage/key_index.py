@@ -12,8 +12,8 @@ immutable, sorted runs (:mod:`.key_runs`), like the sorted runs of an LSM tree:
   (tiered merging, done at commit time within a row budget, so a commit's merge work is
   bounded); :func:`compact` merges everything (for maintenance / garbage collection).
 
-The catalog (``key_index_runs``, ``key_index_run_packs``) lists the live runs and the
-packs each covers. A pack no live run covers (a store older than the index, or a pack
+The catalog (``key_index_runs``, ``key_index_run_packs``; SQL in
+:mod:`.catalog.key_index`) lists the live runs and the packs each covers. A pack no live run covers (a store older than the index, or a pack
 whose run was dropped) is indexed again from its own key columns on the next probe.
 Racing writers may both store a new row; the index then lists the key twice and a
 probe takes either entry — both are the same row. Format: ``docs/key-index.md``.
@@ -22,23 +22,22 @@ probe takes either entry — both are the same row. Format: ``docs/key-index.md`
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import numpy as np
 import pyarrow.parquet as pq
 import sqlalchemy as sa
 
 from . import key_runs
-from .catalog.key_index_schema import key_index_run_packs, key_index_runs
-from .catalog.schema import packs
+from .catalog import Catalog
+from .catalog import key_index as sql
+from .catalog.key_index import RunInfo
 from .errors import CorruptObject
 from .hashing import KEY_COLUMNS
 from .key_runs import KeyRun
-from .models import utc_now
 from .objects import ObjectStore
 
-__all__ = ["KeyIndex", "RunInfo", "compact", "forget_packs", "live_run_ids", "live_runs", "register_runs",
-           "store_runs"]
+__all__ = ["KeyIndex", "RunInfo", "compact", "compact_all", "forget_packs", "live_run_ids", "live_runs",
+           "register_runs", "store_runs"]
 
 MERGE_FANOUT = 4
 """Runs of one size tier that trigger a merge."""
@@ -47,85 +46,50 @@ MERGE_BUDGET_ROWS = 1 << 22
 _TIER_BASE_ROWS = 4096
 
 
-@dataclass(frozen=True)
-class RunInfo:
-    """A live run as the catalog lists it."""
-
-    id: str
-    row_count: int
-    min_k1: int
-    max_k1: int
+def live_runs(catalog: Catalog, schema_fp: str) -> list[RunInfo]:
+    """The live runs of a schema, newest first."""
+    with catalog.read() as conn:
+        return sql.live_runs(conn, schema_fp)
 
 
-def live_runs(engine: sa.Engine, schema_fp: str) -> list[RunInfo]:
-    """The live runs of a schema, newest first (a re-upload most often matches recent rows)."""
-    query = (sa.select(key_index_runs).where(key_index_runs.c.schema_fp == schema_fp)
-             .order_by(key_index_runs.c.created_at.desc(), key_index_runs.c.id))
-    with engine.connect() as conn:
-        return [RunInfo(r.id, r.row_count, r.min_k1, r.max_k1) for r in conn.execute(query)]
-
-
-def live_run_ids(engine: sa.Engine) -> list[str]:
+def live_run_ids(catalog: Catalog) -> list[str]:
     """Object ids (kind ``keyindex``) of every live run: roots for garbage collection.
 
     Runs not listed (merged away, or written by a writer whose commit failed) are
     garbage once older than the grace period.
     """
-    with engine.connect() as conn:
-        return [r.id for r in conn.execute(sa.select(key_index_runs.c.id).order_by(key_index_runs.c.id))]
+    with catalog.read() as conn:
+        return sql.live_run_ids(conn)
 
 
 def forget_packs(conn: sa.Connection, pack_ids: list[str]) -> int:
     """Drop every live run that covers one of ``pack_ids`` (before those packs are deleted).
 
     The other packs those runs covered are indexed again, from their own key columns, by
-    the next probe of their schema. Runs in the caller's transaction.
+    the next probe of their schema. Runs in the caller's write transaction.
 
     Returns:
         The number of runs dropped.
     """
-    if not pack_ids:
-        return 0
-    runs = [r.run_id for r in conn.execute(sa.select(key_index_run_packs.c.run_id).distinct()
-                                           .where(key_index_run_packs.c.pack_id.in_(pack_ids)))]
-    _drop_runs(conn, runs)
-    return len(runs)
+    return sql.drop_runs(conn, sql.runs_covering(conn, pack_ids))
 
 
-def _drop_runs(conn: sa.Connection, run_ids: list[str]) -> None:
-    if run_ids:
-        conn.execute(key_index_run_packs.delete().where(key_index_run_packs.c.run_id.in_(run_ids)))
-        conn.execute(key_index_runs.delete().where(key_index_runs.c.id.in_(run_ids)))
-
-
-def store_runs(objects: ObjectStore, runs: list[KeyRun]) -> list[tuple[str, KeyRun]]:
-    """Write runs as ``keyindex`` objects (idempotent); returns (object id, run) pairs."""
+def store_runs(objects: ObjectStore, runs: list[KeyRun]) -> list[tuple[RunInfo, KeyRun]]:
+    """Write runs as ``keyindex`` objects (idempotent); returns their catalog entries with the runs."""
     stored = []
     for run in runs:
         with objects.temp_path(key_runs.SUFFIX) as tmp:
             key_runs.write(run, tmp)
-            stored.append((objects.put_file(key_runs.KIND, tmp, key_runs.SUFFIX), run))
+            run_id = objects.put_file(key_runs.KIND, tmp, key_runs.SUFFIX)
+        lo, hi = (int(run.k1[0]), int(run.k1[-1])) if run.row_count else (0, -1)
+        stored.append((RunInfo(run_id, run.row_count, lo, hi), run))
     return stored
 
 
-def register_runs(conn: sa.Connection, schema_fp: str, stored: list[tuple[str, KeyRun]]) -> None:
-    """Make stored runs live, in the caller's transaction (a run already live is skipped)."""
-    for run_id, run in stored:
-        if conn.execute(sa.select(key_index_runs.c.id).where(key_index_runs.c.id == run_id)).first():
-            continue
-        conn.execute(key_index_runs.insert().values(
-            id=run_id, schema_fp=schema_fp, row_count=run.row_count,
-            min_k1=int(run.k1[0]) if run.row_count else 0, max_k1=int(run.k1[-1]) if run.row_count else -1,
-            pack_count=len(run.packs), created_at=utc_now()))
-        conn.execute(key_index_run_packs.insert(), [{"run_id": run_id, "pack_id": p} for p in run.packs])
-
-
-def _uncovered_packs(engine: sa.Engine, schema_fp: str) -> list[str]:
-    covered = sa.select(key_index_run_packs.c.pack_id).where(key_index_run_packs.c.pack_id == packs.c.id)
-    query = (sa.select(packs.c.id).where(packs.c.schema_fp == schema_fp, ~covered.exists())
-             .order_by(packs.c.created_at, packs.c.id))
-    with engine.connect() as conn:
-        return [r.id for r in conn.execute(query)]
+def register_runs(conn: sa.Connection, schema_fp: str, stored: list[tuple[RunInfo, KeyRun]]) -> None:
+    """Make stored runs live, in the caller's write transaction."""
+    for info, run in stored:
+        sql.register_run(conn, schema_fp, info, run.packs)
 
 
 def _index_pack(objects: ObjectStore, pack_id: str) -> KeyRun:
@@ -140,10 +104,12 @@ def _index_pack(objects: ObjectStore, pack_id: str) -> KeyRun:
                                 np.zeros(n, np.uint16), np.arange(n, dtype=np.int64))
 
 
-def _backfill(objects: ObjectStore, engine: sa.Engine, schema_fp: str) -> None:
-    for pack_id in _uncovered_packs(engine, schema_fp):
+def _backfill(objects: ObjectStore, catalog: Catalog, schema_fp: str) -> None:
+    with catalog.read() as conn:
+        uncovered = sql.uncovered_packs(conn, schema_fp)
+    for pack_id in uncovered:
         stored = store_runs(objects, [_index_pack(objects, pack_id)])
-        with engine.begin() as conn:
+        with catalog.write() as conn:
             register_runs(conn, schema_fp, stored)
 
 
@@ -162,21 +128,21 @@ class KeyIndex:
         self._opened: dict[str, KeyRun] = {}
 
     @classmethod
-    def load(cls, objects: ObjectStore, engine: sa.Engine, schema_fp: str) -> KeyIndex:
+    def load(cls, objects: ObjectStore, catalog: Catalog, schema_fp: str) -> KeyIndex:
         """The index of a schema as the catalog lists it now.
 
         Packs no live run covers are indexed first. A live run whose object is missing
         (deleted by a garbage collector that did not know it) is dropped, and its packs
         are indexed again, so the index heals instead of failing every commit.
         """
-        _backfill(objects, engine, schema_fp)
-        runs = live_runs(engine, schema_fp)
+        _backfill(objects, catalog, schema_fp)
+        runs = live_runs(catalog, schema_fp)
         missing = [r.id for r in runs if not objects.exists(key_runs.KIND, r.id, key_runs.SUFFIX)]
         if missing:
-            with engine.begin() as conn:
-                _drop_runs(conn, missing)
-            _backfill(objects, engine, schema_fp)
-            runs = live_runs(engine, schema_fp)
+            with catalog.write() as conn:
+                sql.drop_runs(conn, missing)
+            _backfill(objects, catalog, schema_fp)
+            runs = live_runs(catalog, schema_fp)
         return cls(objects, schema_fp, runs)
 
     @property
@@ -236,15 +202,14 @@ class _Lost(Exception):
     """Another writer merged some of the same runs first (internal: rolls the merge back)."""
 
 
-def _merge(objects: ObjectStore, engine: sa.Engine, schema_fp: str, group: list[RunInfo]) -> bool:
+def _merge(objects: ObjectStore, catalog: Catalog, schema_fp: str, group: list[RunInfo]) -> bool:
     merged = key_runs.merge([key_runs.read(objects.path(key_runs.KIND, r.id, key_runs.SUFFIX), r.id)
                              for r in group])
     stored = store_runs(objects, [merged])
     ids = [r.id for r in group]
     try:
-        with engine.begin() as conn:
-            conn.execute(key_index_run_packs.delete().where(key_index_run_packs.c.run_id.in_(ids)))
-            if conn.execute(key_index_runs.delete().where(key_index_runs.c.id.in_(ids))).rowcount != len(ids):
+        with catalog.write() as conn:
+            if sql.drop_runs(conn, ids) != len(ids):
                 raise _Lost
             register_runs(conn, schema_fp, stored)
     except _Lost:
@@ -252,7 +217,7 @@ def _merge(objects: ObjectStore, engine: sa.Engine, schema_fp: str, group: list[
     return True
 
 
-def compact(objects: ObjectStore, engine: sa.Engine, schema_fp: str, budget_rows: int | None = None) -> int:
+def compact(objects: ObjectStore, catalog: Catalog, schema_fp: str, budget_rows: int | None = None) -> int:
     """Merge runs of a schema: tiered within ``budget_rows``, or all into one (``None``).
 
     Safe against concurrent writers and mergers: a merge replaces its inputs in one
@@ -261,7 +226,7 @@ def compact(objects: ObjectStore, engine: sa.Engine, schema_fp: str, budget_rows
 
     Args:
         objects: The object store.
-        engine: The catalog.
+        catalog: The catalog.
         schema_fp: The schema fingerprint.
         budget_rows: Most entries to merge in total (tiered policy); ``None`` merges
             every live run of the schema into one.
@@ -271,7 +236,7 @@ def compact(objects: ObjectStore, engine: sa.Engine, schema_fp: str, budget_rows
     """
     merges = 0
     while True:
-        runs = live_runs(engine, schema_fp)
+        runs = live_runs(catalog, schema_fp)
         if budget_rows is None:
             group = runs if len(runs) > 1 else []
         else:
@@ -282,9 +247,16 @@ def compact(objects: ObjectStore, engine: sa.Engine, schema_fp: str, budget_rows
             group = tiers[full[0]] if full else []
             if sum(r.row_count for r in group) > budget_rows:
                 group = []
-        if not group or not _merge(objects, engine, schema_fp, group):
+        if not group or not _merge(objects, catalog, schema_fp, group):
             return merges
         merges += 1
         if budget_rows is None:
             return merges
         budget_rows -= sum(r.row_count for r in group)
+
+
+def compact_all(objects: ObjectStore, catalog: Catalog) -> int:
+    """Merge every indexed schema's runs into one (maintenance); returns the number of merges."""
+    with catalog.read() as conn:
+        schemas = sql.indexed_schemas(conn)
+    return sum(compact(objects, catalog, fp) for fp in schemas)

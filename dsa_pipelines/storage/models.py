@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import base64
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import pyarrow as pa
+
+BRANCH = "branch"
+"""Ref kind: a branch (moves by compare-and-swap)."""
+TAG = "tag"
+"""Ref kind: a tag (never moves)."""
 
 
 def utc_now() -> str:
@@ -85,7 +91,7 @@ class Commit:
     created_at: str
     tree_id: str
     row_count: int
-    tables: dict[str, TableInfo] = field(hash=False, compare=False)
+    tables: Mapping[str, TableInfo] = field(hash=False, compare=False)
     run_id: str | None = None
     meta: dict = field(default_factory=dict, hash=False, compare=False)
 

@@ -1,6 +1,7 @@
 """`make bench`: every benchmark, printed as Markdown tables.
 
-Usage: python -m dsa_pipelines_tests.bench [--rows N] [--repeat K] [--only store,statistics,sampling,scale]
+Usage: python -m dsa_pipelines_tests.bench [--rows N] [--repeat K]
+       [--only store,statistics,sampling,history,scale]
        [--huge] [--huge-rows N] [--scale-stored 1000000,10000000,50000000] [--scale-commits 0,1000,10000]
 Data is generated deterministically under data/bench/ (not committed) and reused.
 """
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import inspect
 import time
 
 from dsa_pipelines_tests.bench.bench_store import print_table
@@ -17,6 +19,7 @@ SUITES = {
     "store": "dsa_pipelines_tests.bench.bench_store",
     "statistics": "dsa_pipelines_tests.bench.bench_statistics",
     "sampling": "dsa_pipelines_tests.bench.bench_sampling",
+    "history": "dsa_pipelines_tests.bench.bench_history",
     "scale": "dsa_pipelines_tests.bench.bench_scale",
 }
 
@@ -40,10 +43,10 @@ def main() -> None:
     for name in args.only.split(","):
         module = importlib.import_module(SUITES[name])
         t0 = time.time()
-        kwargs = {"repeat": args.repeat} if name == "store" else {}
+        kwargs = {"repeat": args.repeat} if "repeat" in inspect.signature(module.run).parameters else {}
         if name == "scale":
-            kwargs = {"repeat": args.repeat, "huge": args.huge, "huge_rows": args.huge_rows,
-                      "stored": args.scale_stored, "commits": args.scale_commits, "writers": args.writers, "per_writer": args.per_writer}
+            kwargs.update(huge=args.huge, huge_rows=args.huge_rows, stored=args.scale_stored,
+                          commits=args.scale_commits, writers=args.writers, per_writer=args.per_writer)
         rows = module.run(args.rows, **kwargs)
         print_table(rows, f"{name} ({args.rows:,} rows, took {time.time() - t0:.0f} s)")
 

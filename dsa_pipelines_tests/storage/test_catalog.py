@@ -9,9 +9,9 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
+import dsa_pipelines.quality.tables  # noqa: F401
+import dsa_pipelines.sampling.tables  # noqa: F401 — registers its tables on metadata
 import dsa_pipelines.storage.catalog.key_index_schema  # noqa: F401
-import dsa_pipelines.storage.catalog.sampling_schema  # noqa: F401 — registers its tables on metadata
-import dsa_pipelines.storage.catalog.statistics_schema  # noqa: F401
 from dsa_pipelines.storage import Store
 from dsa_pipelines.storage.catalog import connect_catalog, metadata
 
@@ -57,7 +57,7 @@ def test_the_migration_heads_read_without_alembic_are_alembics_heads():
     from alembic.config import Config
     from alembic.script import ScriptDirectory
 
-    from dsa_pipelines.storage.catalog import db
+    from dsa_pipelines.storage.catalog import database as db
 
     cfg = Config()
     cfg.set_main_option("script_location", str(db._MIGRATIONS))

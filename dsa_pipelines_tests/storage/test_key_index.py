@@ -26,7 +26,7 @@ def _fp(store: Store, dataset: str = "k", table: str = "t") -> str:
 
 
 def _covered(store: Store) -> tuple[set[str], set[str]]:
-    with store.engine.connect() as c:
+    with store.catalog.read() as c:
         all_packs = {r.id for r in c.execute(sa.select(packs.c.id))}
         covered = {r.pack_id for r in c.execute(sa.select(key_index_run_packs.c.pack_id))}
     return all_packs, covered
@@ -38,7 +38,7 @@ def test_every_new_pack_is_covered_by_a_live_run_stored_as_an_object(store: Stor
     store.commit("k", _frame(50, 100), table="t")
     all_packs, covered = _covered(store)
     assert len(all_packs) == 2 and all_packs == covered
-    run_ids = key_index.live_run_ids(store.engine)
+    run_ids = key_index.live_run_ids(store.catalog)
     assert run_ids and all(store.objects.exists(KIND, r, SUFFIX) for r in run_ids)
     assert store.live_index_runs() == run_ids
 
@@ -57,7 +57,7 @@ def test_runs_of_one_tier_are_merged_so_their_number_stays_logarithmic(store: St
     store.create_dataset("k")
     for i in range(20):
         store.commit("k", _frame(i * 10, 10), table="t")
-    runs = key_index.live_runs(store.engine, _fp(store))
+    runs = key_index.live_runs(store.catalog, _fp(store))
     assert len(runs) < key_index.MERGE_FANOUT * 2  # 20 packs, 4-way tiered merges
     assert sum(r.row_count for r in runs) == 200
     all_packs, covered = _covered(store)
@@ -69,7 +69,7 @@ def test_compact_merges_every_run_into_one_and_dedup_still_works(store: Store):
     for i in range(6):
         store.commit("k", _frame(i * 10, 10), table="t")
     assert store.compact_key_index() >= 1
-    runs = key_index.live_runs(store.engine, _fp(store))
+    runs = key_index.live_runs(store.catalog, _fp(store))
     assert len(runs) == 1 and runs[0].row_count == 60
     again = store.commit("k", _frame(0, 60), table="t", message="same rows, one upload")
     assert again.tables["t"].stored_rows == 0
@@ -80,7 +80,7 @@ def test_a_store_without_index_runs_is_indexed_on_the_next_commit(store: Store):
     store.create_dataset("k")
     store.commit("k", _frame(0, 40), table="t")
     store.commit("k", _frame(40, 40), table="t")
-    with store.engine.begin() as c:
+    with store.catalog.write() as c:
         c.execute(key_index_run_packs.delete())
         c.execute(key_index_runs.delete())
     res = store.commit("k", _frame(0, 90), table="t")
@@ -95,7 +95,7 @@ def test_forgetting_a_pack_drops_its_runs_and_its_neighbours_are_indexed_again(s
         store.commit("k", _frame(i * 10, 10), table="t")  # the fourth commit merges four runs into one
     all_packs, _ = _covered(store)
     victim = min(all_packs)
-    with store.engine.begin() as c:
+    with store.catalog.write() as c:
         assert key_index.forget_packs(c, [victim]) >= 1
     _, covered = _covered(store)
     assert victim not in covered
@@ -109,12 +109,12 @@ def test_a_merge_that_lost_the_race_changes_nothing(store: Store):
     for i in range(3):
         store.commit("k", _frame(i * 10, 10), table="t")
     fp = _fp(store)
-    runs = key_index.live_runs(store.engine, fp)
-    assert key_index._merge(store.objects, store.engine, fp, runs)
-    merged = key_index.live_runs(store.engine, fp)
+    runs = key_index.live_runs(store.catalog, fp)
+    assert key_index._merge(store.objects, store.catalog, fp, runs)
+    merged = key_index.live_runs(store.catalog, fp)
     assert len(merged) == 1
-    assert not key_index._merge(store.objects, store.engine, fp, runs)  # its inputs are gone
-    assert key_index.live_runs(store.engine, fp) == merged
+    assert not key_index._merge(store.objects, store.catalog, fp, runs)  # its inputs are gone
+    assert key_index.live_runs(store.catalog, fp) == merged
 
 
 def test_repeats_far_apart_in_one_upload_are_stored_once(store: Store, monkeypatch: pytest.MonkeyPatch):
@@ -129,7 +129,7 @@ def test_repeats_far_apart_in_one_upload_are_stored_once(store: Store, monkeypat
     assert store.read_table("k").table.column("id").to_pylist() == frame["id"].tolist()
     assert store.manifest("k").range_count == 3
     # five capped runs of the one pack, merged at commit time: every key once
-    assert [r.row_count for r in key_index.live_runs(store.engine, _fp(store))] == [500]
+    assert [r.row_count for r in key_index.live_runs(store.catalog, _fp(store))] == [500]
 
 
 def test_a_run_deleted_behind_the_catalogs_back_is_dropped_and_its_packs_indexed_again(store: Store):

@@ -213,7 +213,7 @@ def test_a_row_stored_twice_by_racing_writers_is_still_found_once(store: Store):
     import dsa_pipelines.storage.key_index as key_index
 
     original = key_index.live_runs
-    key_index.live_runs = lambda engine, fp: []
+    key_index.live_runs = lambda catalog, fp: []
     try:
         store.commit("dup2", people(20), table="t")
     finally:
