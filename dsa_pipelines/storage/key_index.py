@@ -13,8 +13,9 @@ immutable, sorted runs (:mod:`.key_runs`), like the sorted runs of an LSM tree:
   bounded); :func:`compact` merges everything (for maintenance / garbage collection).
 
 The catalog (``key_index_runs``, ``key_index_run_packs``; SQL in
-:mod:`.catalog.key_index`) lists the live runs and the packs each covers. A pack no live run covers (a store older than the index, or a pack
-whose run was dropped) is indexed again from its own key columns on the next probe.
+:mod:`.catalog.key_index`) lists the live runs and the packs each covers. A pack no
+live run covers (a store older than the index, or a pack whose run was dropped) is
+indexed again from its own key columns on the next probe.
 Racing writers may both store a new row; the index then lists the key twice and a
 probe takes either entry — both are the same row. Format: ``docs/key-index.md``.
 """
