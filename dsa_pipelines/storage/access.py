@@ -95,6 +95,12 @@ OPERATIONS: Mapping[str, Rule] = {
     "export_audit_log": Rule(Level.ADMIN, store_admin_without_dataset=True),
     # search
     "search": Rule(None, FILTERED), "suggest": Rule(None, FILTERED),
+    # garbage collection, integrity, lifecycle, key index
+    "gc": Rule(Level.ADMIN, STORE, mutates=True), "fsck": Rule(Level.ADMIN, STORE),
+    "delete_dataset": Rule(Level.ADMIN, mutates=True, dataset_arg="name"),
+    "restore_dataset": Rule(Level.ADMIN, mutates=True, dataset_arg="name"),
+    "purge_dataset": Rule(Level.ADMIN, mutates=True, dataset_arg="name"),
+    "live_index_runs": Rule(None, STORE), "compact_key_index": Rule(Level.ADMIN, STORE, mutates=True),
 }
 """Every public Store operation and what it needs. The permission-matrix test is generated from it."""
 

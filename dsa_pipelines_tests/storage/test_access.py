@@ -61,6 +61,17 @@ def _fresh_branch(owner: Store, prefix: str) -> str:
     return name
 
 
+def _fresh_dataset(owner: Store, *, deleted: bool = False) -> str:
+    """A new dataset where every user has the level they have on "d"."""
+    name = f"ds{next(_counter)}"
+    owner.create_dataset(name)
+    for user in ("dsadmin", "writer", "reader"):
+        owner.grant(name, user, {"dsadmin": "admin", "writer": "write", "reader": "read"}[user])
+    if deleted:
+        owner.delete_dataset(name, actor="owner", reason="test")
+    return name
+
+
 def _staged(owner: Store) -> tuple[str, str]:
     branch = _fresh_branch(owner, "p")
     result = owner.commit("d", {"t": pd.DataFrame({"v": [next(_counter)]})}, branch=branch, publish=False)
@@ -123,6 +134,13 @@ RECIPES = {
     "export_audit_log": lambda o, me, w: me.export_audit_log(w["tmp"] / f"a{next(_counter)}.csv", dataset="d"),
     "search": lambda o, me, w: me.search("d"),
     "suggest": lambda o, me, w: me.suggest("d"),
+    "gc": lambda o, me, w: me.gc(dry_run=True),
+    "fsck": lambda o, me, w: me.fsck(),
+    "delete_dataset": lambda o, me, w: me.delete_dataset(_fresh_dataset(o), actor="me", reason="test"),
+    "restore_dataset": lambda o, me, w: me.restore_dataset(_fresh_dataset(o, deleted=True)),
+    "purge_dataset": lambda o, me, w: me.purge_dataset(_fresh_dataset(o, deleted=True)),
+    "live_index_runs": lambda o, me, w: me.live_index_runs(),
+    "compact_key_index": lambda o, me, w: me.compact_key_index(),
 }
 
 
