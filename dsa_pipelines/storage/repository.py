@@ -42,7 +42,6 @@ from .models import BRANCH, TAG, Commit, CommitResult, Dataset, LogEntry, Ref, R
 from .names import validate_dataset_name, validate_ref_name
 from .objects import ObjectStore
 from .protection import Protection
-from .readers import SourceTable, open_sources, source_from_frame
 from .rows import ManifestCache
 from .schema_drift import DriftPolicy, SchemaDriftReport, compare_commits
 from .search import SearchResult, Suggestion
