@@ -112,9 +112,9 @@ def measure(store: Store, backend: str, n: int) -> list[dict]:
     viewer = Store(store.root, store.catalog, user="viewer")
     rows = []
     for who, s in (("admin", store), ("viewer", viewer)):
-        search_times = [t for q in QUERIES for t in _timed(lambda q=q: s.search(q, limit=20))]
-        search_times += _timed(lambda: s.search("", tags=["pii", "gold"], limit=20))
-        suggest_times = [t for p in PREFIXES for t in _timed(lambda p=p: s.suggest(p))]
+        search_times = [t for q in QUERIES for t in _timed(lambda q=q, s=s: s.search(q, limit=20))]
+        search_times += _timed(lambda s=s: s.search("", tags=["pii", "gold"], limit=20))
+        suggest_times = [t for p in PREFIXES for t in _timed(lambda p=p, s=s: s.suggest(p))]
         for name, times in (("search", search_times), ("suggest", suggest_times)):
             p50, p95 = _percentiles(times)
             rows.append({"name": f"{backend} {name} as {who} ({n:,} datasets)", "value": f"p50 {p50:.1f} ms, "
