@@ -46,12 +46,17 @@ class AuditEntry:
 
 def record(catalog: Catalog, *, user: str, action: str, dataset: str | None, target: str | None = None,
            params: dict | None = None, outcome: str = OK, detail: str = "", run_id: str | None = None) -> None:
-    """Append one entry, in its own write transaction."""
+    """Append one entry, in its own write transaction (values a caller passed are clipped to fit)."""
     with catalog.write() as conn:
         conn.execute(audit_log.insert().values(
-            created_at=utc_now(), user_name=user, action=action, dataset=dataset, target=target,
-            params=json.dumps(params or {}, sort_keys=True, default=str), outcome=outcome, detail=detail[:2000],
-            run_id=run_id))
+            created_at=utc_now(), user_name=_clip(user, 200), action=action, dataset=_clip(dataset, 200),
+            target=_clip(target, 1000), params=json.dumps(params or {}, sort_keys=True, default=str),
+            outcome=outcome, detail=_clip(detail, 2000), run_id=_clip(run_id, 64)))
+
+
+def _clip(value: str | None, length: int) -> str | None:
+    """A recorded text value: NUL characters (refused by PostgreSQL) made visible, at most ``length`` long."""
+    return None if value is None else value.replace("\x00", "\\x00")[:length]
 
 
 def _time(value: str | datetime | None, name: str) -> str | None:

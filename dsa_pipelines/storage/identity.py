@@ -76,9 +76,9 @@ def require(conn: sa.Connection, name: str) -> User:
     """The user.
 
     Raises:
-        UserNotFound: no such user.
+        InvalidName: the name breaks the naming rules; UserNotFound: no such user.
     """
-    found = get(conn, name)
+    found = get(conn, validate_user_name(name))
     if found is None:
         raise UserNotFound(f"user {name!r} is not registered in this store (create it with create_user, or let "
                            "the user open the store once)", kind="user", name=name)

@@ -76,8 +76,8 @@ def _count(value: object, name: str, low: int, high: int) -> int:
 
 def _values(values: Sequence[str] | str, name: str) -> list[str]:
     items = [values] if isinstance(values, str) else list(values)
-    if len(items) > MAX_FILTER_VALUES or not all(isinstance(v, str) for v in items):
-        raise InvalidInput(f"{name} must be at most {MAX_FILTER_VALUES} strings")
+    if len(items) > MAX_FILTER_VALUES or not all(isinstance(v, str) and not _CONTROL.search(v) for v in items):
+        raise InvalidInput(f"{name} must be at most {MAX_FILTER_VALUES} strings without control characters")
     return items
 
 

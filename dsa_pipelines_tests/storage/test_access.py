@@ -221,6 +221,11 @@ def test_bad_grants_and_users(world: dict[str, Store]):
     owner, dsadmin, writer = world["owner"], world["dsadmin"], world["writer"]
     with pytest.raises(UserNotFound, match="ghost"):
         owner.grant("d", "ghost", "read")
+    with pytest.raises(InvalidName):
+        owner.grant("d", "nul\x00" + "x" * 300, "read")
+    with pytest.raises(InvalidName):
+        owner.create_dataset("a" * 201)
+    assert owner.audit_log(action="create_dataset", limit=1)[0].outcome == "failed"
     with pytest.raises(InvalidInput, match="unknown permission level 'root'"):
         owner.grant("d", "reader", "root")
     with pytest.raises(PermissionDenied, match="needs admin"):

@@ -118,7 +118,8 @@ def test_queries_are_plain_text_never_syntax(store: Store, query: str):
 
 @pytest.mark.parametrize("kwargs", [{"limit": 0}, {"limit": -1}, {"limit": 10**12}, {"limit": True},
                                     {"offset": -1}, {"offset": 10**15}, {"limit": "5"},
-                                    {"updated_after": "yesterday"}, {"tags": [1]}])
+                                    {"updated_after": "yesterday"}, {"tags": [1]}, {"tags": ["a\x00"]},
+                                    {"created_by": ["x"] * 101}])
 def test_bad_limits_offsets_and_filters(store: Store, kwargs: dict):
     with pytest.raises(InvalidInput):
         store.search("x", **kwargs)
