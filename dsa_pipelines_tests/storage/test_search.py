@@ -156,3 +156,18 @@ def test_the_index_follows_every_change(store: Store):
     store.create_branch("d", "side")
     store.commit("d", {"t": pd.DataFrame({"v": [1]})}, branch="side")
     assert store.search("beta").items[0].head == result.commit_id  # only the default branch counts
+
+
+def test_deleted_datasets_leave_the_index_and_purge_keeps_the_audit_trail(store: Store):
+    store.create_dataset("gone", description="alpha", tags=["t1"])
+    store.commit("gone", {"t": pd.DataFrame({"v": [1, 2]})})
+    store.delete_dataset("gone", actor=store.user, reason="test")
+    assert store.search("alpha").total == 0 and store.suggest("gone") == []
+    store.restore_dataset("gone")
+    [item] = store.search("alpha").items
+    assert (item.name, item.row_count, item.tags) == ("gone", 2, ("t1",))
+    store.delete_dataset("gone", actor=store.user, reason="test")
+    store.purge_dataset("gone")
+    assert store.search("", tags=["t1"]).total == 0
+    actions = [e.action for e in store.audit_log(dataset="gone")]
+    assert actions[:3] == ["purge_dataset", "delete_dataset", "restore_dataset"] and "create_dataset" in actions
