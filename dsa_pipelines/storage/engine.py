@@ -11,6 +11,8 @@ import os
 
 import duckdb
 
+from .errors import InvalidInput
+
 DEFAULT_MEMORY_LIMIT = "512MB"
 
 
@@ -21,9 +23,14 @@ def connect(memory_limit: str | None = None, temp_directory: str | os.PathLike |
         memory_limit: DuckDB size string; default ``$DSA_DUCKDB_MEMORY_LIMIT`` or 512MB.
         temp_directory: Where DuckDB may spill (default: DuckDB's own choice).
     """
-    con = duckdb.connect()
     limit = memory_limit or os.environ.get("DSA_DUCKDB_MEMORY_LIMIT") or DEFAULT_MEMORY_LIMIT
-    con.execute(f"SET memory_limit='{limit}'")
-    if temp_directory is not None:
-        con.execute(f"SET temp_directory='{temp_directory}'")
+    con = duckdb.connect()
+    try:  # bound parameters: a limit or a path is never part of the SQL text
+        con.execute("SET memory_limit = ?", [str(limit)])
+        if temp_directory is not None:
+            con.execute("SET temp_directory = ?", [str(temp_directory)])
+    except duckdb.Error as e:
+        con.close()
+        raise InvalidInput(f"DuckDB setting rejected (memory_limit={limit!r}, temp_directory={temp_directory!r}; "
+                           f"check DSA_DUCKDB_MEMORY_LIMIT, e.g. 2GB): {e}", memory_limit=limit) from e
     return con

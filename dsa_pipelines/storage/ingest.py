@@ -14,6 +14,7 @@ row anywhere leaves nothing behind but a deleted temporary file.
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -25,17 +26,22 @@ import pyarrow.parquet as pq
 import sqlalchemy as sa
 
 from . import hashing
-from .engine import connect as duckdb_connect
 from .catalog.schema import packs
 from .commits import table_content_id
+from .engine import connect as duckdb_connect
+from .errors import CorruptObject
 from .hashing import key_bytes
 from .manifest import Manifest, run_lengths
 from .models import ColumnInfo, TableInfo, utc_now
 from .objects import ObjectStore
 from .readers import SourceTable
+from .reading import read_pack_keys
 
 PACK_ROW_GROUP = 1024 * 1024  # large row groups: one dictionary per string column, ~25% smaller packs
 K1, K2 = hashing.KEY_COLUMNS
+PACK_WRITE_OPTIONS = {"compression": "zstd", "write_page_checksum": True}  # checksums: see reading.py
+_log = logging.getLogger(__name__)
+_reported: set[str] = set()  # files of damaged packs already logged by this process
 
 
 def _data_schema(hashed: pa.Table) -> pa.Schema:
@@ -74,9 +80,17 @@ class _KeyIndex:
 
     def __init__(self, con: duckdb.DuckDBPyConnection, objects: ObjectStore, pack_ids: list[str]) -> None:
         self.con = con
+        self.skipped: list[str] = []  # damaged packs left out of dedup (fsck and GC deal with them)
         parts = []
         for i, pid in enumerate(pack_ids):
-            keys = pq.read_table(objects.path("packs", pid), columns=[K1, K2])
+            try:
+                keys = read_pack_keys(objects, pid)
+            except CorruptObject as e:
+                self.skipped.append(pid)
+                if e.path not in _reported:
+                    _reported.add(e.path)
+                    _log.warning("dedup skips a damaged pack; its rows are stored again: %s", e)
+                continue
             n = keys.num_rows
             parts.append(keys.append_column("pack", pa.array(np.full(n, i, np.int32)))
                          .append_column("pos", pa.array(np.arange(n, dtype=np.int64))))
@@ -141,7 +155,7 @@ class _PackWriter:
 
     def add(self, path, rows: pa.Table) -> None:  # noqa: ANN001
         if self.writer is None:
-            self.writer = pq.ParquetWriter(path, rows.schema, compression="zstd")
+            self.writer = pq.ParquetWriter(path, rows.schema, **PACK_WRITE_OPTIONS)
         self.pending.append(rows)
         self.pending_rows += rows.num_rows
         if self.pending_rows >= PACK_ROW_GROUP:
@@ -250,6 +264,7 @@ def ingest_table(objects: ObjectStore, engine: sa.Engine, source: SourceTable) -
         name=source.name, row_count=rows, manifest_id=manifest_id,
         content_id=table_content_id(logical, rows, digest.digest()), schema=data_schema, columns=columns,
         stats={"rows": rows, "new_rows": rows - reused, "reused_rows": reused, "stored_rows": stored,
-               "ranges": manifest.range_count},
+               "ranges": manifest.range_count, **({"damaged_packs_skipped": index.skipped} if index and index.skipped
+                                                 else {})},
     )
     return IngestedTable(info, rows, reused, stored)

@@ -3,6 +3,10 @@
 Each referenced pack is opened once and only the row groups that hold wanted rows are
 read; the rows are then put in logical order with one vectorised ``take``. A manifest
 that is a single whole pack (a first upload) is returned as read, with no take at all.
+
+Every pack is checked against its id before it is decoded (once per process, see
+:meth:`.ObjectStore.verified_path`) and read with Parquet page checksum verification;
+any failure is a :class:`~.errors.CorruptObject` naming dataset, commit, table and pack.
 """
 
 from __future__ import annotations
@@ -14,8 +18,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .errors import CorruptObject
 from .hashing import KEY_COLUMNS, KEY_TYPES
+from .integrity import ReadContext, reading
 from .manifest import Manifest, expand_ranges
 from .objects import ObjectStore
 
@@ -28,7 +32,28 @@ def _conform(table: pa.Table, schema: pa.Schema, names: list[str]) -> pa.Table:
     return table if table.schema.equals(target) else table.cast(target)
 
 
-def _read_pack_ranges(path: str, starts: np.ndarray, counts: np.ndarray,
+def open_pack(objects: ObjectStore, pack_id: str) -> pq.ParquetFile:
+    """Open a row pack for reading: its bytes checked against its id, page checksums verified.
+
+    Raises:
+        CorruptObject: missing or damaged (without reader context; wrap in :func:`.integrity.reading`).
+    """
+    path = objects.verified_path("packs", pack_id)
+    with reading(objects, "packs", pack_id, None):
+        return pq.ParquetFile(path, page_checksum_verification=True)
+
+
+def read_pack_keys(objects: ObjectStore, pack_id: str, context: ReadContext | None = None) -> pa.Table:
+    """The row-key columns of a whole pack, in pack order (the dedup index's input).
+
+    Raises:
+        CorruptObject: the pack is missing or damaged.
+    """
+    with reading(objects, "packs", pack_id, context):
+        return open_pack(objects, pack_id).read(columns=list(KEY_COLUMNS))
+
+
+def _read_pack_ranges(pf: pq.ParquetFile, starts: np.ndarray, counts: np.ndarray,
                       columns: list[str]) -> tuple[pa.Table, np.ndarray]:
     """Read the row groups of one pack that the ranges touch.
 
@@ -38,10 +63,6 @@ def _read_pack_ranges(path: str, starts: np.ndarray, counts: np.ndarray,
     Returns:
         The rows read, and for each range the index of its first row in that table.
     """
-    try:
-        pf = pq.ParquetFile(path)
-    except (OSError, pa.ArrowInvalid) as e:
-        raise CorruptObject(f"row pack {path} cannot be read: {e}", path=path) from e
     meta = pf.metadata
     n_groups = meta.num_row_groups
     sizes = np.array([meta.row_group(i).num_rows for i in range(n_groups)], dtype=np.int64)
@@ -67,6 +88,7 @@ def read_manifest(
     schema: pa.Schema,
     columns: list[str] | None = None,
     with_keys: bool = False,
+    context: ReadContext | None = None,
 ) -> pa.Table:
     """Materialise a manifest's rows in order.
 
@@ -76,9 +98,13 @@ def read_manifest(
         schema: The commit table's Arrow schema (data columns).
         columns: Data columns to return (default: all, in schema order).
         with_keys: Also return the two row-key columns.
+        context: The dataset, commit and table being read (named in errors).
 
     Returns:
         An Arrow table, one row per manifest row, in manifest order.
+
+    Raises:
+        CorruptObject: a pack is missing or damaged (naming dataset, commit, table and pack).
     """
     names = list(columns) if columns is not None else list(schema.names)
     if with_keys:
@@ -92,11 +118,15 @@ def read_manifest(
     base = 0
     for p in np.unique(manifest.pack):
         sel = np.flatnonzero(manifest.pack == p)
-        if not objects.exists("packs", manifest.packs[p]):
-            raise CorruptObject(f"row pack {manifest.packs[p]} is missing from the store", object_id=manifest.packs[p])
-        path = str(objects.path("packs", manifest.packs[p]))
-        table, local = _read_pack_ranges(path, manifest.start[sel], manifest.count[sel], names)
-        parts.append(_conform(table, out_schema, names))
+        pack_id = manifest.packs[p]
+        with reading(objects, "packs", pack_id, context):
+            pf = open_pack(objects, pack_id)
+            if int(manifest.start[sel].min()) < 0 or int((manifest.start[sel] + manifest.count[sel]).max()) > \
+                    pf.metadata.num_rows:
+                raise objects.corrupt("packs", pack_id, f"has {pf.metadata.num_rows} rows, fewer than the "
+                                      "manifest refers to")
+            table, local = _read_pack_ranges(pf, manifest.start[sel], manifest.count[sel], names)
+            parts.append(_conform(table, out_schema, names))
         first_row[sel] = base + local
         base += table.num_rows
     combined = pa.concat_tables(parts) if len(parts) > 1 else parts[0]

@@ -9,8 +9,8 @@ import json
 import os
 import random
 import time
-from dataclasses import replace
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -35,6 +35,7 @@ from .errors import (
 )
 from .hashing import keys_digest, logical_schema
 from .ingest import IngestedTable, ingest_table
+from .integrity import ReadContext
 from .manifest import Manifest
 from .models import (
     Commit,
@@ -47,8 +48,8 @@ from .models import (
 )
 from .names import validate_dataset_name, validate_ref_name, validate_table_name
 from .objects import ObjectStore
-from .reading import read_manifest
 from .readers import SourceTable, open_sources, source_from_frame
+from .reading import read_manifest
 from .refs import BRANCH, RefStore
 from .store_reads import ReadsMixin
 from .store_refs import RefsMixin
@@ -372,15 +373,17 @@ class Store(ReadsMixin, RefsMixin):
             replace: The new commit holds only these tables (default) or keeps the branch's others.
             extra_parents: Parents after the branch head (e.g. the source commit, for lineage).
         """
-        info = self.table_info(dataset, source_revision, table)
-        ingested = [self._selected_table(info, validate_table_name(name), ids) for name, ids in selections.items()]
+        context, info = self._table_at(dataset, source_revision, table)
+        ingested = [self._selected_table(info, validate_table_name(name), ids, context)
+                    for name, ids in selections.items()]
         return self._commit_tables(dataset, validate_ref_name(branch), ingested, message=message, author=author,
                                    replace=replace, remove_tables=(), publish=True, run_id=run_id, meta=meta,
                                    max_attempts=MAX_COMMIT_ATTEMPTS, extra_parents=tuple(extra_parents))
 
-    def _selected_table(self, info: TableInfo, name: str, row_ids: np.ndarray) -> IngestedTable:
-        manifest = self._manifest(info.manifest_id).select(np.asarray(row_ids, dtype=np.int64))
-        rows = read_manifest(self.objects, manifest, info.schema, with_keys=True)
+    def _selected_table(self, info: TableInfo, name: str, row_ids: np.ndarray,
+                        context: ReadContext | None = None) -> IngestedTable:
+        manifest = self._manifest(info.manifest_id, context).select(np.asarray(row_ids, dtype=np.int64))
+        rows = read_manifest(self.objects, manifest, info.schema, with_keys=True, context=context)
         logical = logical_schema(info.schema)
         manifest_id = self.objects.put_bytes("manifests", manifest.to_bytes())
         columns = tuple(replace(c, nulls=rows.column(c.name).null_count) for c in info.columns)

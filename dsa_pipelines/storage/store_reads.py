@@ -16,7 +16,8 @@ import sqlalchemy as sa
 from . import export as exporting
 from .catalog.schema import reflog
 from .commits import find_by_prefix, first_parents, load_commits
-from .errors import InvalidInput, RevisionNotFound, TableNotFound
+from .errors import CorruptObject, InvalidInput, RevisionNotFound, TableNotFound
+from .integrity import ReadContext, in_context
 from .manifest import Manifest
 from .models import Commit, LogEntry, TableInfo, TablePage
 from .reading import read_manifest
@@ -92,10 +93,15 @@ class ReadsMixin:
         Raises:
             TableNotFound: no such table, or several and none named.
         """
+        return self._table_at(dataset, revision, table)[1]
+
+    def _table_at(self, dataset: str, revision: str | None, table: str | None) -> tuple[ReadContext, TableInfo]:
+        """A table of a commit and the context its reads name in errors."""
         commit = self.get_commit(dataset, revision)
         if table is None:
             if len(commit.tables) == 1:
-                return next(iter(commit.tables.values()))
+                info = next(iter(commit.tables.values()))
+                return ReadContext(dataset, commit.id, info.name), info
             raise TableNotFound(
                 f"commit {commit.short_id} of {dataset!r} has tables {sorted(commit.tables) or 'none'}; name one",
                 kind="table", name=None)
@@ -103,17 +109,25 @@ class ReadsMixin:
             raise TableNotFound(
                 f"commit {commit.short_id} of {dataset!r} has no table {table!r} "
                 f"(tables: {', '.join(sorted(commit.tables)) or 'none'})", kind="table", name=table)
-        return commit.tables[table]
+        return ReadContext(dataset, commit.id, table), commit.tables[table]
 
-    def _manifest(self, manifest_id: str) -> Manifest:
+    def _manifest(self, manifest_id: str, context: ReadContext | None = None) -> Manifest:
         if manifest_id not in self._manifests:
-            self._manifests[manifest_id] = Manifest.from_bytes(
-                self.objects.read_bytes("manifests", manifest_id), manifest_id)
+            try:
+                data = self.objects.read_bytes("manifests", manifest_id)
+                self._manifests[manifest_id] = Manifest.from_bytes(data, manifest_id)
+            except CorruptObject as e:
+                raise in_context(e, context) from e.__cause__
         return self._manifests[manifest_id]
 
     def manifest(self, dataset: str, revision: str | None = None, table: str | None = None) -> Manifest:
-        """The manifest (row ranges) of a table of a commit."""
-        return self._manifest(self.table_info(dataset, revision, table).manifest_id)
+        """The manifest (row ranges) of a table of a commit.
+
+        Raises:
+            CorruptObject: the manifest is missing or damaged.
+        """
+        context, info = self._table_at(dataset, revision, table)
+        return self._manifest(info.manifest_id, context)
 
     def read_table(self, dataset: str, revision: str | None = None, table: str | None = None, *, offset: int = 0,
                    limit: int | None = None, columns: Sequence[str] | None = None,
@@ -128,26 +142,30 @@ class ReadsMixin:
 
         Returns:
             A TablePage with the rows (Arrow) and the table's total row count.
+
+        Raises:
+            CorruptObject: a manifest or pack is missing or damaged (never wrong rows).
         """
         if offset < 0 or (limit is not None and limit < 0):
             raise InvalidInput(f"offset and limit must not be negative (got {offset}, {limit})")
-        info = self.table_info(dataset, revision, table)
+        context, info = self._table_at(dataset, revision, table)
         if columns is not None:
             missing = [c for c in columns if c not in info.schema.names]
             if missing:
                 raise InvalidInput(f"table {info.name!r} has no column(s) {missing}; it has {info.schema.names}",
                                    column=missing[0])
-        manifest = self._manifest(info.manifest_id).window(offset, limit)
-        rows = read_manifest(self.objects, manifest, info.schema, list(columns) if columns else None, with_keys)
+        manifest = self._manifest(info.manifest_id, context).window(offset, limit)
+        rows = read_manifest(self.objects, manifest, info.schema, list(columns) if columns else None, with_keys,
+                             context=context)
         return TablePage(rows, offset, info.row_count)
 
     def iter_batches(self, dataset: str, revision: str | None = None, table: str | None = None,
                      batch_rows: int = EXPORT_BATCH_ROWS) -> Iterator[pa.Table]:
         """A table's rows as a stream of Arrow tables (bounded memory)."""
-        info = self.table_info(dataset, revision, table)
-        manifest = self._manifest(info.manifest_id)
+        context, info = self._table_at(dataset, revision, table)
+        manifest = self._manifest(info.manifest_id, context)
         for start in range(0, max(manifest.row_count, 1), batch_rows):
-            yield read_manifest(self.objects, manifest.window(start, batch_rows), info.schema)
+            yield read_manifest(self.objects, manifest.window(start, batch_rows), info.schema, context=context)
 
     def export(self, dataset: str, revision: str | None, path: str | os.PathLike, *, table: str | None = None,
                format: str | None = None) -> Path:  # noqa: A002 — mirrors the user-facing option name
