@@ -188,7 +188,7 @@ class ObjectStore:
         """
         path = self._temp_name()
         try:
-            with open(path, "xb") as f:
+            with open(path, "wb") as f:
                 f.write(data)
             return self.put_file(kind, path, suffix)
         except OSError as e:
