@@ -10,8 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from dsa_pipelines.storage import InvalidInput, StorageFull, Store
-from dsa_pipelines.storage import engine
+from dsa_pipelines.storage import InvalidInput, StorageFull, Store, engine
 from dsa_pipelines.storage.objects import ObjectStore
 from dsa_pipelines_tests.storage.helpers import people
 
