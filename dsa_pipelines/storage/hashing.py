@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
+import unicodedata
 
 import duckdb
 import numpy as np
@@ -132,9 +133,9 @@ def logical_schema(schema: pa.Schema) -> tuple[tuple[str, str], ...]:
 def canonicalize(table: pa.Table | pa.RecordBatch) -> pa.Table:
     """The stored form of the data: values canonicalised, physical types otherwise kept.
 
-    Strings are NFC-normalised, ``-0.0`` becomes ``0.0``, every NaN becomes the one quiet
-    NaN, dictionaries are decoded, ``string_view``/``binary_view`` become ``string``/
-    ``binary``. Column names and order are unchanged; schema metadata is dropped.
+    Strings and column names are NFC-normalised, ``-0.0`` becomes ``0.0``, every NaN
+    becomes the one quiet NaN, dictionaries are decoded, ``string_view``/``binary_view``
+    become ``string``/``binary``. Column order is unchanged; schema metadata is dropped.
 
     Args:
         table: the data (a table or one record batch).
@@ -146,6 +147,9 @@ def canonicalize(table: pa.Table | pa.RecordBatch) -> pa.Table:
         InvalidInput: a column cannot be versioned (see :func:`logical_schema`).
     """
     table = _as_table(table)
+    names = [unicodedata.normalize("NFC", name) for name in table.column_names]
+    if names != table.column_names:
+        table = table.rename_columns(names)
     logical_schema(table.schema)
     fields, columns = [], []
     for field, column in zip(table.schema, table.columns, strict=True):

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from .catalog.schema import refs, reflog
+from .catalog.schema import reflog, refs
 from .errors import AlreadyExists, ImmutableRef, RefConflict, RevisionNotFound
 from .models import Ref, ReflogEntry, utc_now
+from .names import MAX_MESSAGE_LENGTH, MAX_NAME_LENGTH, validate_text
 
 BRANCH = "branch"
 TAG = "tag"
@@ -59,6 +60,8 @@ class RefStore:
     @staticmethod
     def _log(conn: sa.Connection, dataset: str, name: str, kind: str, old: str | None, new: str | None,
              actor: str, reason: str, now: str) -> None:
+        validate_text(actor, "actor", MAX_NAME_LENGTH)
+        validate_text(reason, "reason", 2 * MAX_MESSAGE_LENGTH)  # "commit: <message>"
         conn.execute(
             reflog.insert().values(
                 dataset=dataset, ref_name=name, kind=kind, old_commit=old, new_commit=new,

@@ -5,12 +5,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import random
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -46,7 +46,7 @@ from .models import (
     TableResult,
     utc_now,
 )
-from .names import validate_dataset_name, validate_ref_name, validate_table_name
+from .names import MAX_NAME_LENGTH, validate_dataset_name, validate_ref_name, validate_table_name, validate_text
 from .objects import ObjectStore
 from .readers import SourceTable, open_sources, source_from_frame
 from .reading import read_manifest
@@ -116,7 +116,10 @@ class Store(ReadsMixin, RefsMixin):
             InvalidName: the name breaks the naming rules.
             AlreadyExists: a dataset of that name exists.
         """
-        validate_dataset_name(name)
+        name = validate_dataset_name(name)
+        validate_text(description, "description")
+        for tag in tags:
+            validate_text(tag, "tag", MAX_NAME_LENGTH)
         self._check_policy(drift_policy)
         now = utc_now()
         root = self._new_commit(name, {}, (), created_by, "Create dataset", now)
@@ -156,8 +159,10 @@ class Store(ReadsMixin, RefsMixin):
         self.get_dataset(name)
         values: dict = {}
         if description is not None:
-            values["description"] = description
+            values["description"] = validate_text(description, "description")
         if tags is not None:
+            for tag in tags:
+                validate_text(tag, "tag", MAX_NAME_LENGTH)
             values["tags"] = json.dumps(list(tags))
         if drift_policy is not None:
             values["drift_policy"] = self._check_policy(drift_policy)
@@ -178,6 +183,8 @@ class Store(ReadsMixin, RefsMixin):
     def _new_commit(self, dataset: str, tables: Mapping[str, TableInfo], parents: tuple[str, ...], author: str,
                     message: str, created_at: str | None = None, run_id: str | None = None,
                     meta: Mapping | None = None) -> Commit:
+        validate_text(author, "author", MAX_NAME_LENGTH)
+        validate_text(message, "message")
         created_at = created_at or utc_now()
         tables = dict(sorted(tables.items()))
         tree = tree_id(tables)
@@ -256,12 +263,12 @@ class Store(ReadsMixin, RefsMixin):
         ds = self.get_dataset(dataset)
         branch = validate_ref_name(branch or ds.default_branch, "branch")
         self._branch(dataset, branch)
-        for name in remove_tables:
-            validate_table_name(name)
+        validate_text(author, "author", MAX_NAME_LENGTH)
+        validate_text(message, "message")
+        remove_tables = [validate_table_name(name) for name in remove_tables]
         opened = self._sources(sources, table, sheets) if sources is not None else []
+        opened = [dataclasses.replace(s, name=validate_table_name(s.name)) for s in opened]
         names = [s.name for s in opened]
-        for name in names:
-            validate_table_name(name)
         if len(set(names)) != len(names):
             raise InvalidInput(f"the upload names a table twice: {sorted(n for n in names if names.count(n) > 1)}")
         if set(names) & set(remove_tables):
@@ -279,7 +286,7 @@ class Store(ReadsMixin, RefsMixin):
             head_ref = self.refs.get(dataset, branch)
             if head_ref is None:
                 raise RevisionNotFound(f"branch {branch!r} was deleted", kind="branch", name=branch)
-            head = self.get_commit(dataset, head_ref.commit_id)
+            head = self._commit(dataset, head_ref.commit_id)
             tables = {} if replace else dict(head.tables)
             for name in remove_tables:
                 if name not in tables:
@@ -386,7 +393,7 @@ class Store(ReadsMixin, RefsMixin):
         rows = read_manifest(self.objects, manifest, info.schema, with_keys=True, context=context)
         logical = logical_schema(info.schema)
         manifest_id = self.objects.put_bytes("manifests", manifest.to_bytes())
-        columns = tuple(replace(c, nulls=rows.column(c.name).null_count) for c in info.columns)
+        columns = tuple(dataclasses.replace(c, nulls=rows.column(c.name).null_count) for c in info.columns)
         new_info = TableInfo(
             name=name, row_count=manifest.row_count, manifest_id=manifest_id,
             content_id=table_content_id(logical, manifest.row_count, keys_digest(rows)),

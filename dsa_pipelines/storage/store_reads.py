@@ -6,7 +6,7 @@ Part of :class:`~dsa_pipelines.storage.repository.Store` (a mixin, to keep modul
 from __future__ import annotations
 
 import os
-import re
+import unicodedata
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -24,7 +24,6 @@ from .reading import read_manifest
 from .revisions import RevisionContext, resolve_revision
 
 EXPORT_BATCH_ROWS = 256 * 1024
-_FULL_ID = re.compile(r"^[0-9a-f]{64}$")
 
 
 class ReadsMixin:
@@ -46,7 +45,7 @@ class ReadsMixin:
             return out
 
         def parents(cid: str) -> tuple[str, ...]:
-            return self.get_commit(dataset, cid).parents
+            return self._commit(dataset, cid).parents
 
         def by_prefix(prefix: str) -> str:
             with self.engine.connect() as conn:
@@ -75,8 +74,12 @@ class ReadsMixin:
         return resolve_revision(ctx, revision or ctx.default_branch)
 
     def get_commit(self, dataset: str, revision: str | None = None) -> Commit:
-        """The commit a revision names, with its tables."""
-        cid = revision if revision and _FULL_ID.match(revision) else self.resolve(dataset, revision)
+        """The commit a revision names, with its tables (resolved by :meth:`resolve`'s one rule:
+        refs first, so a full commit id is looked up like any other revision)."""
+        return self._commit(dataset, self.resolve(dataset, revision))
+
+    def _commit(self, dataset: str, cid: str) -> Commit:
+        """A commit by its full id (internal: ids that came from the catalog)."""
         with self.engine.connect() as conn:
             found = load_commits(conn, [cid])
         if cid not in found or found[cid].dataset != dataset:
@@ -150,6 +153,7 @@ class ReadsMixin:
             raise InvalidInput(f"offset and limit must not be negative (got {offset}, {limit})")
         context, info = self._table_at(dataset, revision, table)
         if columns is not None:
+            columns = [c if c in info.schema.names else unicodedata.normalize("NFC", c) for c in columns]
             missing = [c for c in columns if c not in info.schema.names]
             if missing:
                 raise InvalidInput(f"table {info.name!r} has no column(s) {missing}; it has {info.schema.names}",

@@ -39,7 +39,7 @@ class RefsMixin:
 
     def _create_ref(self, dataset: str, name: str, kind: str, revision: str | None, actor: str,
                     reason: str) -> Ref:
-        validate_ref_name(name, kind)
+        name = validate_ref_name(name, kind)
         target = self.resolve(dataset, revision)
         with self.engine.begin() as conn:
             self.refs.add_if_new(conn, dataset, name, kind, target, actor, reason)

@@ -20,6 +20,11 @@ NULL). The delimiter is a tab for ``.tsv``, else the
 most frequent of ``, ; <tab> |`` on the header line (``,`` for ``.csv`` on a tie, tab
 for ``.txt``). Header names are stripped of surrounding whitespace (as DuckDB does).
 
+A NUL byte anywhere in the file is refused (naming line, field and byte offset): text
+files never hold one, and no spreadsheet could show it. A line may hold at most
+``$DSA_CSV_MAX_LINE_BYTES`` bytes (default 2,000,000, DuckDB's own default); a longer
+one is an error naming it.
+
 Empty values: an empty unquoted field is NULL; a quoted empty field ``""`` is the empty
 string. This is the rule of PostgreSQL's and DuckDB's CSV export, so exporting a
 table and uploading the file again reproduces it exactly. (A writer that quotes every
@@ -29,6 +34,7 @@ field writes a missing number as ``""``; that column is then read as text.)
 from __future__ import annotations
 
 import csv
+import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -39,8 +45,15 @@ import pyarrow as pa
 
 from .. import engine
 from ..errors import InvalidFile
-from .source import BATCH_ROWS, SourceTable, check_column_names, conform_batch, invalid_file, plain_schema
-from .sniff import find_invalid_utf8
+from .sniff import find_invalid_utf8, nul_byte_error
+from .source import (
+    BATCH_ROWS,
+    SourceTable,
+    check_column_names,
+    conform_batch,
+    invalid_file,
+    plain_schema,
+)
 
 _CANDIDATES = {"csv": ",;\t|", "txt": "\t,;|"}
 _QUOTED = re.compile(r'"(?:[^"]|"")*"')
@@ -51,8 +64,15 @@ _MAX_LINE = re.compile(r"Maximum line size of (\d+) bytes")
 _OPTIONS = (
     "header=true, delim=$delim, quote='\"', escape='\"', comment='', skip=0, "
     "strict_mode=true, null_padding=false, ignore_errors=false, allow_quoted_nulls=false, "
-    "encoding='utf-8', names=$names"
+    "encoding='utf-8', names=$names, max_line_size=$max_line"
 )
+DEFAULT_MAX_LINE_BYTES = 2_000_000
+_SCAN_CHUNK = 1 << 22
+
+
+def max_line_bytes() -> int:
+    """The longest CSV line accepted, from ``$DSA_CSV_MAX_LINE_BYTES`` (default 2,000,000)."""
+    return int(os.environ.get("DSA_CSV_MAX_LINE_BYTES") or DEFAULT_MAX_LINE_BYTES)
 
 
 @dataclass(frozen=True)
@@ -73,7 +93,8 @@ class _Options:
         return f"SELECT {select} FROM read_csv($path, {_OPTIONS}{extra})"
 
     def params(self, path: Path) -> dict[str, object]:
-        params: dict[str, object] = {"path": str(path), "delim": self.delimiter, "names": list(self.names)}
+        params: dict[str, object] = {"path": str(path), "delim": self.delimiter, "names": list(self.names),
+                                     "max_line": max_line_bytes()}
         if self.types:
             params["types"] = dict(self.types)
         return params
@@ -109,6 +130,7 @@ def open_delimited(path: Path, *, fmt: str, name: str, origin: str) -> SourceTab
     header = _parse_header(path, origin, delimiter)
     names = [h.strip() for h in header]
     check_column_names(names, origin=origin, path=str(path))
+    _check_no_nul(path, origin)
     options = _Options(delimiter, tuple(names))
     try:
         schema, rows = _validate(path, origin, options)
@@ -125,6 +147,22 @@ def open_delimited(path: Path, *, fmt: str, name: str, origin: str) -> SourceTab
         return _stream(path, origin, options, schema)
 
     return SourceTable(name=name, origin=origin, schema=schema, batches=batches, row_count_hint=rows)
+
+
+def _check_no_nul(path: Path, origin: str) -> None:
+    """Refuse a NUL byte anywhere in the file (one memchr pass, 4 MiB at a time)."""
+    with path.open("rb") as f:
+        offset, line, carry = 0, 1, b""
+        while chunk := f.read(_SCAN_CHUNK):
+            at = chunk.find(b"\x00")
+            if at >= 0:
+                data = carry + chunk
+                raise nul_byte_error(origin, data, len(carry) + at, offset - len(carry), line, path=str(path))
+            tail = chunk.rfind(b"\n")
+            carry = chunk[tail + 1:] if tail >= 0 else carry + chunk  # the unfinished line, for the field count
+            carry = carry[-(1 << 20):]
+            offset += len(chunk)
+            line += chunk.count(b"\n")
 
 
 def _read_first_line(path: Path, origin: str) -> str:

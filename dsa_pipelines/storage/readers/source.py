@@ -8,12 +8,14 @@ type is delivered as the plain type holding the same values.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 import pyarrow as pa
 
 from ..errors import InvalidFile, InvalidInput
+from ..names import _HIDDEN
 
 BATCH_ROWS = 131_072
 """Rows per record batch (a multiple of DuckDB's 2,048-row vector)."""
@@ -100,6 +102,17 @@ def invalid_file(
     return InvalidFile(message, path=path, line=line, column=column, byte_offset=byte_offset, **fields)
 
 
+def _hidden_character(name: str) -> str | None:
+    """The first character of a column name that no header should hold (NUL and other controls
+    except tab and line breaks, lone surrogates, bidi controls, zero-width space, BOM)."""
+    for ch in name:
+        if ch in "\t\n\r":
+            continue
+        if unicodedata.category(ch) in ("Cc", "Cs") or ch in _HIDDEN:
+            return ch
+    return None
+
+
 def _default_label(position: int) -> str:
     return f"column {position}"
 
@@ -113,9 +126,12 @@ def check_column_names(
 ) -> None:
     """Reject empty, duplicate and reserved column names; never rename them.
 
-    Names are duplicates when they are equal ignoring case and surrounding whitespace
-    (``"ID"`` and ``"id "``): DuckDB, the store's engine, resolves identifiers without
-    regard to case, so such a pair could not be told apart in a query.
+    Names are duplicates when they are equal ignoring case, surrounding whitespace and
+    Unicode normalisation (``"ID"`` and ``"id "``; ``café`` precomposed and decomposed):
+    DuckDB, the store's engine, resolves identifiers without regard to case, and the
+    store keeps names in NFC, so such a pair could not be told apart. A name holding a
+    control character other than tab and line breaks (NUL…), a lone surrogate, a
+    bidirectional control, a zero-width space or a BOM is refused.
 
     Args:
         names: The column names in order (``None`` counts as empty).
@@ -137,7 +153,12 @@ def check_column_names(
         if name.startswith(RESERVED_PREFIX):
             problems.append(f"{label(position)} {name!r} starts with the reserved prefix {RESERVED_PREFIX!r}")
             first_bad = first_bad or name
-        groups.setdefault(name.strip().casefold(), []).append(position)
+        if (ch := _hidden_character(name)) is not None:
+            problems.append(f"{label(position)} {name!r} contains the invisible or control character "
+                            f"U+{ord(ch):04X}")
+            first_bad = first_bad or name
+            continue
+        groups.setdefault(unicodedata.normalize("NFC", name.strip()).casefold(), []).append(position)
     for positions in groups.values():
         if len(positions) > 1:
             listed = " and ".join(f"{label(p)} {names[p - 1]!r}" for p in positions)
