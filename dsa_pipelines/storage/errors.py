@@ -74,5 +74,9 @@ class CorruptObject(DsaError):
     (fields: kind, object_id, path, dataset, commit, table — None where unknown)."""
 
 
+class ResourceLimit(DsaError):
+    """A configured limit was reached (fields: limit, setting — the environment variable to change)."""
+
+
 class StorageFull(DsaError):
     """The store's disk or quota is full (fields: path, needed, written, free — bytes, None where unknown)."""

@@ -44,11 +44,11 @@ import duckdb
 import pyarrow as pa
 
 from .. import engine
-from ..errors import InvalidFile
+from ..errors import InvalidFile, ResourceLimit
 from .sniff import find_invalid_utf8, nul_byte_error
 from .source import (
-    BATCH_ROWS,
     SourceTable,
+    batch_rows,
     check_column_names,
     conform_batch,
     invalid_file,
@@ -196,8 +196,10 @@ def _sniff_delimiter(line: str, candidates: str) -> str:
     return candidates[counts.index(max(counts))]
 
 
-def _connect() -> duckdb.DuckDBPyConnection:
-    con = engine.connect()
+def _connect(columns: int = 0) -> duckdb.DuckDBPyConnection:
+    con = engine.connect(memory_limit=engine.wide_memory_limit(columns))
+    if columns >= engine.WIDE_COLUMNS:  # one scan thread: a wide file's vectors are the memory
+        con.execute("SET threads=1")
     con.execute("SET TimeZone='UTC'")  # TIMESTAMPTZ values arrive as UTC instants
     con.execute("SET enable_progress_bar=false")
     con.execute("SET preserve_insertion_order=true")  # rows stream in file order
@@ -207,7 +209,7 @@ def _connect() -> duckdb.DuckDBPyConnection:
 def _validate(path: Path, origin: str, options: _Options) -> tuple[pa.Schema, int]:
     """Convert every value once; return the Arrow schema and the row count."""
     counts = ", ".join(f'count("{n.replace(chr(34), chr(34) * 2)}")' for n in options.names)
-    con = _connect()
+    con = _connect(len(options.names))
     try:
         schema = con.sql(options.query() + " LIMIT 0", params=options.params(path)).to_arrow_table().schema
         rows = con.sql(options.query(f"count(*), {counts}"), params=options.params(path)).fetchall()[0][0]
@@ -223,7 +225,7 @@ def _validate(path: Path, origin: str, options: _Options) -> tuple[pa.Schema, in
 def _settle_types(path: Path, origin: str, options: _Options) -> _Options:
     """Detect the types from the whole file once and pin them for later passes."""
     full = _Options(options.delimiter, options.names, full_detection=True)
-    con = _connect()
+    con = _connect(len(options.names))
     try:
         types = [str(t) for t in con.sql(full.query() + " LIMIT 0", params=full.params(path)).types]
     except duckdb.Error as e:
@@ -234,9 +236,10 @@ def _settle_types(path: Path, origin: str, options: _Options) -> _Options:
 
 
 def _stream(path: Path, origin: str, options: _Options, schema: pa.Schema) -> Iterator[pa.RecordBatch]:
-    con = _connect()
+    con = _connect(len(options.names))
     try:
-        reader = con.sql(options.query(), params=options.params(path)).to_arrow_reader(BATCH_ROWS)
+        relation = con.sql(options.query(), params=options.params(path))
+        reader = relation.to_arrow_reader(batch_rows(len(options.names)))
         if not plain_schema(reader.schema).equals(schema):
             raise invalid_file(f"{origin}: the file changed after it was opened", path=str(path))
         for batch in reader:
@@ -261,6 +264,11 @@ def _error(path: Path, origin: str, options: _Options, exc: BaseException | None
     """Turn a DuckDB error into an InvalidFile naming the line (and column) at fault."""
     message = str(exc)
     where = str(path)
+    if isinstance(exc, duckdb.OutOfMemoryException):
+        raise ResourceLimit(
+            f"{origin}: reading its {len(options.names):,} columns ran out of DuckDB memory "
+            f"(limit {engine.wide_memory_limit(len(options.names))}); raise DSA_DUCKDB_MEMORY_LIMIT (e.g. 2GB)",
+            limit=engine.memory_limit_setting(), setting="DSA_DUCKDB_MEMORY_LIMIT", path=where) from exc
     if "Invalid unicode" in message or "not utf-8 encoded" in message:
         return _utf8_error(path, origin)
     if _is_conversion(exc):

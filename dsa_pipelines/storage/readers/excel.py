@@ -41,7 +41,13 @@ from openpyxl.utils import get_column_letter
 from openpyxl.utils.exceptions import InvalidFileException
 
 from ..errors import InvalidInput
-from .source import BATCH_ROWS, SourceTable, check_column_names, invalid_file
+from .source import (
+    BATCH_ROWS,
+    SourceTable,
+    batch_rows,
+    check_column_names,
+    invalid_file,
+)
 
 _GROUP = {bool: "bool", int: "number", float: "number", str: "str", dt.datetime: "datetime",
           dt.date: "datetime", dt.time: "time", dt.timedelta: "duration"}
@@ -224,7 +230,7 @@ def _read_sheet(ws, *, name: str, origin: str, path: str) -> SourceTable:
     table = pa.Table.from_arrays(arrays, names=[names[i] for i in kept])
 
     def batches() -> Iterator[pa.RecordBatch]:
-        return iter(table.to_batches(max_chunksize=BATCH_ROWS))
+        return iter(table.to_batches(max_chunksize=batch_rows(table.num_columns)))
 
     return SourceTable(name=name, origin=origin, schema=table.schema, batches=batches, row_count_hint=total)
 

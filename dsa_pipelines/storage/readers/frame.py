@@ -8,7 +8,12 @@ import pandas as pd
 import pyarrow as pa
 
 from ..errors import InvalidInput
-from .source import BATCH_ROWS, SourceTable, check_column_names, plain_schema
+from .source import (
+    SourceTable,
+    batch_rows,
+    check_column_names,
+    plain_schema,
+)
 
 
 def source_from_frame(name: str, data: pa.Table | pd.DataFrame, *, origin: str = "DataFrame") -> SourceTable:
@@ -45,7 +50,7 @@ def source_from_frame(name: str, data: pa.Table | pd.DataFrame, *, origin: str =
         table = table.cast(schema)
 
     def batches() -> Iterator[pa.RecordBatch]:
-        return iter(table.to_batches(max_chunksize=BATCH_ROWS))
+        return iter(table.to_batches(max_chunksize=batch_rows(table.num_columns)))
 
     return SourceTable(name=name, origin=origin, schema=schema, batches=batches, row_count_hint=table.num_rows)
 

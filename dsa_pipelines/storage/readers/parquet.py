@@ -8,7 +8,14 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .source import BATCH_ROWS, SourceTable, check_column_names, conform_batch, invalid_file, plain_schema
+from .source import (
+    SourceTable,
+    batch_rows,
+    check_column_names,
+    conform_batch,
+    invalid_file,
+    plain_schema,
+)
 
 
 def open_parquet(path: Path, *, name: str, origin: str) -> SourceTable:
@@ -44,7 +51,7 @@ def open_parquet(path: Path, *, name: str, origin: str) -> SourceTable:
     def batches() -> Iterator[pa.RecordBatch]:
         try:
             with pq.ParquetFile(path) as pf:
-                for batch in pf.iter_batches(batch_size=BATCH_ROWS):
+                for batch in pf.iter_batches(batch_size=batch_rows(len(schema))):
                     yield conform_batch(batch, schema)
         except (pa.ArrowException, OSError) as e:
             raise invalid_file(f"{origin}: corrupt Parquet data: {e}", path=where) from e

@@ -18,7 +18,15 @@ from ..errors import InvalidFile, InvalidInput
 from ..names import _HIDDEN
 
 BATCH_ROWS = 131_072
-"""Rows per record batch (a multiple of DuckDB's 2,048-row vector)."""
+"""Rows per record batch (a multiple of DuckDB's 2,048-row vector) of a table of up to 64 columns."""
+BATCH_CELLS = 8 * 1024 * 1024
+"""Values per record batch: a wider table gets fewer rows per batch (at least 1,024), so a batch of a
+10,000-column file is ~1,000 rows, not 131,072 (which would be gigabytes)."""
+
+
+def batch_rows(columns: int) -> int:
+    """Rows per batch for a table of ``columns`` columns (see :data:`BATCH_CELLS`)."""
+    return max(1024, min(BATCH_ROWS, BATCH_CELLS // max(columns, 1)))
 
 RESERVED_PREFIX = "__dsa_"
 """Column names starting with this are reserved for the store's own columns."""
@@ -34,7 +42,7 @@ class SourceTable:
             ``"sales.xlsx, sheet 'Q1'"``, ``"DataFrame"``.
         schema: The Arrow schema of every batch.
         batches: Returns a fresh iterator over the rows as record batches of at most
-            :data:`BATCH_ROWS` rows; each call reads the source again.
+            :func:`batch_rows` rows; each call reads the source again.
         row_count_hint: The number of rows when known without reading the batches.
     """
 
