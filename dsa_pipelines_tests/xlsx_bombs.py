@@ -21,7 +21,7 @@ def workbook_with_rows(path: Path, rows: list[list[object]]) -> Path:
     return path
 
 
-def _rewrite_sheet(path: Path, edit) -> Path:  # noqa: ANN001
+def _rewrite_sheet(path: Path, edit) -> Path:
     with zipfile.ZipFile(path) as src:
         parts = {info.filename: src.read(info.filename) for info in src.infolist()}
     parts[_SHEET] = edit(parts[_SHEET].decode())

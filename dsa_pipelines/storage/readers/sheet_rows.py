@@ -73,18 +73,18 @@ def check_archive(path: Path, origin: str) -> None:
 class _Parser(WorkSheetParser):
     """openpyxl's streaming parser, noting cells whose value cannot be trusted."""
 
-    def __init__(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003 — openpyxl's own signature
+    def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.uncalculated: list[str] = []
         self.serial_60: list[str] = []
 
-    def parse_row(self, row):  # noqa: ANN001, ANN201 — openpyxl's hook, without keeping row dimensions
+    def parse_row(self, row):  # openpyxl's hook, minus the row dimensions it keeps for every row
         number = row.get("r")
         self.row_counter = int(float(number)) if number is not None else self.row_counter + 1
         self.col_counter = 0
         return self.row_counter, [self.parse_cell(el) for el in row] if len(row) else []
 
-    def parse_cell(self, element):  # noqa: ANN001, ANN201 — openpyxl's hook
+    def parse_cell(self, element):  # openpyxl's hook
         cell = super().parse_cell(element)
         cached = element.findtext(VALUE_TAG)  # None: no <v>; "": <v/>, a cached empty text only if t="str"
         if element.find(FORMULA_TAG) is not None and (cached is None or (cached == "" and element.get("t") != "str")):
@@ -95,7 +95,7 @@ class _Parser(WorkSheetParser):
         return cell
 
 
-def sheet_rows(ws, *, origin: str, path: str) -> Iterator[tuple[int, tuple[object, ...]]]:  # noqa: ANN001
+def sheet_rows(ws, *, origin: str, path: str) -> Iterator[tuple[int, tuple[object, ...]]]:
     """Yield ``(row number, values)`` for every row of a read-only worksheet that has a cell.
 
     ``values`` runs from column A to the row's last cell present in the XML. After the
@@ -105,9 +105,9 @@ def sheet_rows(ws, *, origin: str, path: str) -> Iterator[tuple[int, tuple[objec
         InvalidFile: naming the sheet and (up to ten of) the cells.
     """
     wb = ws.parent
-    with ws._get_source() as source:  # noqa: SLF001 — the sheet's XML stream, as openpyxl opens it
-        parser = _Parser(source, ws._shared_strings, data_only=True, epoch=wb.epoch,  # noqa: SLF001
-                         date_formats=wb._date_formats, timedelta_formats=wb._timedelta_formats)  # noqa: SLF001
+    with ws._get_source() as source:  # the sheet's XML stream, opened as openpyxl opens it
+        parser = _Parser(source, ws._shared_strings, data_only=True, epoch=wb.epoch,
+                         date_formats=wb._date_formats, timedelta_formats=wb._timedelta_formats)
         for number, cells in parser.parse():
             if not cells:
                 continue
