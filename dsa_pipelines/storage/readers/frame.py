@@ -12,6 +12,7 @@ from .source import (
     SourceTable,
     batch_rows,
     check_column_names,
+    check_column_types,
     plain_schema,
 )
 
@@ -45,6 +46,9 @@ def source_from_frame(name: str, data: pa.Table | pd.DataFrame, *, origin: str =
         table = data
     else:
         raise InvalidInput(f"{origin}: expected a pyarrow Table or pandas DataFrame, got {type(data).__name__}")
+    if not table.column_names:
+        raise InvalidInput(f"{origin}: the table has no columns")
+    check_column_types(table.schema, origin=origin)
     schema = plain_schema(table.schema)
     if not table.schema.equals(schema, check_metadata=True):
         table = table.cast(schema)

@@ -12,6 +12,7 @@ from .source import (
     SourceTable,
     batch_rows,
     check_column_names,
+    check_column_types,
     conform_batch,
     invalid_file,
     plain_schema,
@@ -43,7 +44,10 @@ def open_parquet(path: Path, *, name: str, origin: str) -> SourceTable:
             rows = pf.metadata.num_rows
     except (pa.ArrowException, OSError) as e:
         raise invalid_file(f"{origin}: is not a readable Parquet file (truncated or corrupt): {e}", path=where) from e
+    if not stored.names:
+        raise invalid_file(f"{origin}: Parquet file has no columns", path=where)
     check_column_names(stored.names, origin=origin, path=where)
+    check_column_types(stored, origin=origin, path=where)
     if rows == 0:
         raise invalid_file(f"{origin}: Parquet file has no rows", path=where)
     schema = plain_schema(stored)

@@ -110,6 +110,34 @@ def invalid_file(
     return InvalidFile(message, path=path, line=line, column=column, byte_offset=byte_offset, **fields)
 
 
+def check_column_types(schema: pa.Schema, *, origin: str, path: str | None = None) -> None:
+    """Refuse columns whose type cannot be versioned, naming every one of them (and the file).
+
+    Nested types (struct, list, map), durations, intervals and extension types have no
+    canonical encoding yet (``docs/hashing.md``); encode them as string or binary first.
+
+    Raises:
+        InvalidFile: in a file (``path`` given); InvalidInput: in an in-memory table.
+    """
+    from ..hashing import logical_type  # the hashing spec decides what can be versioned
+
+    bad = []
+    for field in schema:
+        try:
+            logical_type(field.type)
+        except InvalidInput:
+            bad.append(f"{field.name!r} ({field.type})")
+    if not bad:
+        return
+    message = (f"{origin}: {len(bad)} column(s) of a type that cannot be versioned: {', '.join(bad)}; nested "
+               "(struct, list, map), duration, interval and extension types are not supported — encode them as "
+               "string (e.g. JSON) or binary first")
+    first = schema.names[[f"{n!r} ({t})" for n, t in zip(schema.names, schema.types)].index(bad[0])]
+    if path is not None:
+        raise invalid_file(message, path=path, column=first, columns=bad)
+    raise InvalidInput(message, column=first, columns=bad)
+
+
 def _hidden_character(name: str) -> str | None:
     """The first character of a column name that no header should hold (NUL and other controls
     except tab and line breaks, lone surrogates, bidi controls, zero-width space, BOM)."""
