@@ -115,8 +115,9 @@ def sheet_rows(ws, *, origin: str, path: str) -> Iterator[tuple[int, tuple[objec
             for c in cells:
                 values[c["column"] - 1] = c["value"]
             yield number, tuple(values)
-    for cells, problem in ((parser.uncalculated, "formulas without a cached value (the workbook was saved "
-                            "without calculating them; open and save it in Excel or LibreOffice)"),
+    uncalculated = ("formulas without a cached value (the workbook was saved without calculating them; "
+                    "open and save it in Excel or LibreOffice)")
+    for cells, problem in ((parser.uncalculated, uncalculated),
                            (parser.serial_60, "the date serial 60, Excel's 1900-02-29, which does not exist")):
         if cells:
             listed = ", ".join(cells[:_LISTED]) + (f" and {len(cells) - _LISTED} more" if len(cells) > _LISTED else "")
