@@ -16,6 +16,7 @@ SUITES = {
     "store": "dsa_pipelines_tests.bench.bench_store",
     "statistics": "dsa_pipelines_tests.bench.bench_statistics",
     "sampling": "dsa_pipelines_tests.bench.bench_sampling",
+    "integrity": "dsa_pipelines_tests.bench.bench_integrity",
 }
 
 
