@@ -62,7 +62,7 @@ def test_lost_race_rebuilds_on_the_new_head_keeping_other_tables(store: Store):
     store.create_dataset("r")
     store.commit("r", people(5), table="base")
     interloper_done = []
-    original = store.get_commit
+    original = store._commit  # how the writer loads the branch head
 
     def get_commit_then_interfere(dataset, revision=None):  # noqa: ANN001, ANN202
         commit = original(dataset, revision)
@@ -71,9 +71,9 @@ def test_lost_race_rebuilds_on_the_new_head_keeping_other_tables(store: Store):
             interloper_done[0] = store.commit("r", people(3, seed=4), table="theirs").commit_id
         return commit
 
-    store.get_commit = get_commit_then_interfere
+    store._commit = get_commit_then_interfere
     res = store.commit("r", people(4, seed=5), table="ours")
-    store.get_commit = original
+    store._commit = original
     assert res.attempts == 2
     assert res.parents == (interloper_done[0],)
     assert sorted(t.name for t in store.list_tables("r")) == ["base", "ours", "theirs"]
