@@ -195,21 +195,21 @@ class Store(ReadsMixin, RefsMixin):
         )
 
     def _sources(self, sources: Source | Sequence[Source] | Mapping[str, Source], table: str | None,
-                 sheets: Sequence[str] | None) -> list[SourceTable]:
+                 sheets: Sequence[str] | None, stored: Mapping[str, pa.Schema] | None = None) -> list[SourceTable]:
         if isinstance(sources, Mapping):
             out: list[SourceTable] = []
             for name, src in sources.items():
-                out.extend(self._sources(src, name, sheets))
+                out.extend(self._sources(src, name, sheets, stored))
             return out
         if isinstance(sources, (str, os.PathLike)):
-            return open_sources(sources, table=table, sheets=sheets)
+            return open_sources(sources, table=table, sheets=sheets, stored=stored)
         if isinstance(sources, pa.Table) or type(sources).__name__ == "DataFrame":
             if not table:
                 raise InvalidInput("a table name is needed for an Arrow table or DataFrame upload")
             return [source_from_frame(table, sources)]
         if isinstance(sources, Sequence):
             if all(isinstance(s, (str, os.PathLike)) for s in sources):
-                return open_sources(list(sources), table=table, sheets=sheets)
+                return open_sources(list(sources), table=table, sheets=sheets, stored=stored)
             raise InvalidInput("a list of sources must be file paths; name frames with a mapping {table: frame}")
         raise InvalidInput(f"cannot commit a {type(sources).__name__}: give file paths, an Arrow table or a DataFrame")
 
@@ -262,11 +262,12 @@ class Store(ReadsMixin, RefsMixin):
         """
         ds = self.get_dataset(dataset)
         branch = validate_ref_name(branch or ds.default_branch, "branch")
-        self._branch(dataset, branch)
+        head = self._commit(dataset, self._branch(dataset, branch).commit_id)
         validate_text(author, "author", MAX_NAME_LENGTH)
         validate_text(message, "message")
         remove_tables = [validate_table_name(name) for name in remove_tables]
-        opened = self._sources(sources, table, sheets) if sources is not None else []
+        stored = {name: info.schema for name, info in head.tables.items()}  # a CSV keeps the types it replaces
+        opened = self._sources(sources, table, sheets, stored) if sources is not None else []
         opened = [dataclasses.replace(s, name=validate_table_name(s.name)) for s in opened]
         names = [s.name for s in opened]
         if len(set(names)) != len(names):

@@ -75,7 +75,7 @@ def _column(rng: np.random.Generator, kind: str, fmt: str) -> pa.Array:
 
 
 KINDS = {
-    "csv": ["int", "float", "string", "bool", "date", "timestamp", "timestamptz", "time"],
+    "csv": ["int", "float", "string", "bool", "date", "timestamp", "timestamptz", "time", "decimal", "binary"],
     "parquet": ["int", "float", "string", "bool", "date", "timestamp", "timestamptz", "time", "decimal", "binary"],
     "xlsx": ["int", "float", "string", "bool", "date", "timestamp", "time"],
 }
@@ -98,6 +98,19 @@ def test_export_then_reingest_gives_no_changes(store: Store, tmp_path, fmt):
         again = store.commit("d", {"t": out} if fmt != "xlsx" else out, message="re-ingest",
                              **({"sheets": ["t"]} if fmt == "xlsx" else {}))
         assert again.status == "no_changes", f"{fmt}, seed {seed}: {again.tables['t']}"
+
+
+def test_a_csv_replacing_a_table_keeps_its_stored_types_where_the_text_fits(store: Store, tmp_path):
+    store.create_dataset("d")
+    store.commit("d", pa.table({"zip": ["01234", "99999"], "amount": pa.array([decimal.Decimal("1.50")] * 2,
+                                                                            pa.decimal128(8, 2))}), table="t")
+    path = tmp_path / "t.csv"
+    path.write_text("zip,amount\n01234,1.50\n99999,1.50\n")
+    assert store.commit("d", path, table="t").status == "no_changes"
+    path.write_text("zip,amount\n01234,1.505\n99999,x\n")  # no longer fits DECIMAL(8,2): detected types stand
+    result = store.commit("d", path, table="t")
+    assert str(result.tables["t"].schema.field("amount").type) == "string"
+    assert store.read_table("d", "main", "t").table.column("zip").to_pylist() == ["01234", "99999"]
 
 
 def test_integral_floats_come_back_as_floats_from_csv(store: Store, tmp_path):

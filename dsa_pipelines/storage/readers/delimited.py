@@ -54,6 +54,7 @@ from .source import (
     invalid_file,
     plain_schema,
 )
+from .type_hints import pinned_types
 
 _CANDIDATES = {"csv": ",;\t|", "txt": "\t,;|"}
 _QUOTED = re.compile(r'"(?:[^"]|"")*"')
@@ -104,7 +105,7 @@ class _ConversionFailed(Exception):
     """A value did not fit its column's sniffed type (internal: triggers the retry)."""
 
 
-def open_delimited(path: Path, *, fmt: str, name: str, origin: str) -> SourceTable:
+def open_delimited(path: Path, *, fmt: str, name: str, origin: str, stored: pa.Schema | None = None) -> SourceTable:
     """Open a CSV/TSV/TXT file as a :class:`SourceTable`.
 
     A file with a header but no data rows is rejected: an upload with no rows is
@@ -116,6 +117,8 @@ def open_delimited(path: Path, *, fmt: str, name: str, origin: str) -> SourceTab
         fmt: ``csv``, ``tsv`` or ``txt`` (chooses the delimiter rule).
         name: The table name.
         origin: The file as named in messages.
+        stored: The schema of the table this upload replaces, if any: its types are kept
+            where the text fits them (see :mod:`.type_hints`).
 
     Returns:
         The source table; ``row_count_hint`` is the exact row count.
@@ -142,6 +145,14 @@ def open_delimited(path: Path, *, fmt: str, name: str, origin: str) -> SourceTab
             raise _error(path, origin, options, e.__cause__) from e.__cause__
     if rows == 0:
         raise invalid_file(f"{origin}: has a header but no data rows", path=str(path), line=2)
+    if stored is not None and (pinned := pinned_types(schema, stored)):
+        trial = _Options(delimiter, options.names, options.full_detection,
+                         tuple({**dict(options.types), **pinned}.items()))
+        try:
+            schema, rows = _validate(path, origin, trial)
+            options = trial
+        except _ConversionFailed:
+            pass  # a value does not fit the stored type: the detected types stand
 
     def batches() -> Iterator[pa.RecordBatch]:
         return _stream(path, origin, options, schema)
