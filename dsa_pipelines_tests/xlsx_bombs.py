@@ -56,7 +56,8 @@ def serial_60(path: Path) -> Path:
     """A date column holding serial 59 (1900-02-28), 60 (the non-existent 1900-02-29) and 61."""
     import datetime as dt
 
-    workbook_with_rows(path, [["day"], [dt.datetime(1900, 2, 28)], [dt.datetime(1900, 3, 1)], [dt.datetime(1900, 3, 2)]])
+    days = [dt.datetime(1900, 2, 28), dt.datetime(1900, 3, 1), dt.datetime(1900, 3, 2)]
+    workbook_with_rows(path, [["day"], *[[d] for d in days]])
 
     def edit(xml: str) -> str:
         return xml.replace("<v>61</v>", "<v>60</v>", 1).encode()

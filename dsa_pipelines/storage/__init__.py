@@ -1,20 +1,22 @@
 """The version store: row-level, content-addressed versioning of tabular datasets.
 
-A plain Python library (it never imports dagster)::
+A plain Python library (it never imports dagster, nor the features built on it)::
 
     from dsa_pipelines.storage import Store
     store = Store.open()                       # data/store, SQLite catalog
     store.create_dataset("customers")
     result = store.commit("customers", "customers.csv", message="first upload")
     page = store.read_table("customers", "main", limit=100)
+
+Features extend it through :mod:`dsa_pipelines.storage.extension`.
 """
+
+import importlib
 
 from .errors import (
     AlreadyExists,
     AmbiguousRevision,
     CorruptObject,
-    ResourceLimit,
-    StorageFull,
     DatasetNotFound,
     DsaError,
     ImmutableRef,
@@ -23,10 +25,15 @@ from .errors import (
     InvalidName,
     NotFound,
     RefConflict,
+    ResourceLimit,
     RevisionNotFound,
+    SchemaDriftRejected,
+    StorageFull,
     TableNotFound,
 )
 from .models import (
+    BRANCH,
+    TAG,
     ColumnInfo,
     Commit,
     CommitResult,
@@ -38,9 +45,11 @@ from .models import (
     TablePage,
     TableResult,
 )
-from .repository import Store
+from .names import validate_dataset_name, validate_ref_name, validate_table_name
 
 __all__ = [
+    "BRANCH",
+    "TAG",
     "AlreadyExists",
     "AmbiguousRevision",
     "ColumnInfo",
@@ -51,20 +60,50 @@ __all__ = [
     "StorageFull",
     "Dataset",
     "DatasetNotFound",
+    "DriftPolicy",
     "DsaError",
     "ImmutableRef",
     "InvalidFile",
     "InvalidInput",
     "InvalidName",
     "LogEntry",
+    "NewDataset",
     "NotFound",
     "Ref",
     "RefConflict",
     "ReflogEntry",
     "RevisionNotFound",
+    "SchemaChange",
+    "SchemaDriftRejected",
+    "SchemaDriftReport",
     "Store",
     "TableInfo",
     "TablePage",
     "TableNotFound",
     "TableResult",
+    "compare_commits",
+    "validate_dataset_name",
+    "validate_ref_name",
+    "validate_table_name",
 ]
+
+
+# Loaded on first use: the names above are leaves (they import nothing that reads the
+# environment), so ``dsa_pipelines.settings`` can import this package's errors without a
+# cycle, and a CLI command that needs only errors and models starts fast.
+_LAZY = {
+    "Store": "repository",
+    "NewDataset": "writer",
+    "DriftPolicy": "schema_drift",
+    "SchemaChange": "schema_drift",
+    "SchemaDriftReport": "schema_drift",
+    "compare_commits": "schema_drift",
+}
+
+
+def __getattr__(name: str) -> object:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,8 +1,9 @@
-"""DuckDB, the in-process engine: one place that opens connections with bounded memory.
+"""DuckDB, the in-process engine: the one place that opens connections, with bounded memory.
 
 Every connection is in-memory (no DuckDB database file is ever the store). Its memory
 limit keeps ingest, statistics and sampling flat as inputs grow; DuckDB spills to disk
-beyond it. Set ``DSA_DUCKDB_MEMORY_LIMIT`` (e.g. ``2GB``) on bigger machines.
+beyond it. Set ``DSA_DUCKDB_MEMORY_LIMIT`` (e.g. ``2GB``) on bigger machines. Options
+are passed as DuckDB configuration, never spliced into SQL text.
 """
 
 from __future__ import annotations
@@ -14,9 +15,10 @@ from contextlib import contextmanager
 
 import duckdb
 
+from dsa_pipelines import settings
+
 from .errors import InvalidInput, ResourceLimit
 
-DEFAULT_MEMORY_LIMIT = "512MB"
 WIDE_COLUMNS = 1000
 """From this many columns on, a CSV scan runs on one thread with :func:`wide_memory_limit`."""
 BYTES_PER_WIDE_COLUMN = 100 * 1024
@@ -26,8 +28,8 @@ _UNITS = {"": 1, "b": 1, "kb": 1000, "mb": 1000**2, "gb": 1000**3, "tb": 1000**4
 
 
 def memory_limit_setting() -> str:
-    """The configured DuckDB memory limit: ``$DSA_DUCKDB_MEMORY_LIMIT`` or 512MB."""
-    return os.environ.get("DSA_DUCKDB_MEMORY_LIMIT") or DEFAULT_MEMORY_LIMIT
+    """The configured DuckDB memory limit (``DSA_DUCKDB_MEMORY_LIMIT``, see :mod:`dsa_pipelines.settings`)."""
+    return settings.current().duckdb_memory_limit
 
 
 def size_bytes(text: str) -> int | None:
@@ -59,21 +61,19 @@ def memory_errors(what: str) -> Iterator[None]:
             limit=memory_limit_setting(), setting="DSA_DUCKDB_MEMORY_LIMIT") from e
 
 
-def connect(memory_limit: str | None = None, temp_directory: str | os.PathLike | None = None) -> duckdb.DuckDBPyConnection:
+def connect(memory_limit: str | None = None,
+            temp_directory: str | os.PathLike | None = None) -> duckdb.DuckDBPyConnection:
     """A fresh in-memory DuckDB connection with a memory limit.
 
     Args:
         memory_limit: DuckDB size string; default ``$DSA_DUCKDB_MEMORY_LIMIT`` or 512MB.
         temp_directory: Where DuckDB may spill (default: DuckDB's own choice).
     """
-    limit = memory_limit or memory_limit_setting()
-    con = duckdb.connect()
-    try:  # bound parameters: a limit or a path is never part of the SQL text
-        con.execute("SET memory_limit = ?", [str(limit)])
-        if temp_directory is not None:
-            con.execute("SET temp_directory = ?", [str(temp_directory)])
+    config = {"memory_limit": memory_limit or memory_limit_setting()}
+    if temp_directory is not None:
+        config["temp_directory"] = str(temp_directory)
+    try:
+        return duckdb.connect(config=config)
     except duckdb.Error as e:
-        con.close()
-        raise InvalidInput(f"DuckDB setting rejected (memory_limit={limit!r}, temp_directory={temp_directory!r}; "
-                           f"check DSA_DUCKDB_MEMORY_LIMIT, e.g. 2GB): {e}", memory_limit=limit) from e
-    return con
+        raise InvalidInput(f"DuckDB refused its settings ({config}; check DSA_DUCKDB_MEMORY_LIMIT, e.g. 2GB): {e}",
+                           setting="DSA_DUCKDB_MEMORY_LIMIT") from e

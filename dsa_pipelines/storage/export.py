@@ -91,7 +91,8 @@ def format_for(path: Path, fmt: str | None) -> str:
     fmt = (fmt or path.suffix.lstrip(".")).lower()
     aliases = {"csv": "csv", "parquet": "parquet", "pq": "parquet", "xlsx": "xlsx", "excel": "xlsx"}
     if fmt not in aliases:
-        raise InvalidInput(f"cannot export to {path.name!r}: format {fmt!r} is not csv, parquet or xlsx", path=str(path))
+        raise InvalidInput(f"cannot export to {path.name!r}: format {fmt!r} is not csv, parquet or xlsx",
+                           path=str(path))
     return aliases[fmt]
 
 
@@ -150,7 +151,7 @@ _PATCH_LOCK = threading.Lock()
 def _exact_numbers() -> Iterator[None]:
     """While writing, openpyxl formats numbers exactly (``repr`` of a float, all digits of an int)
     instead of ``%.16g``, which drops the 17th significant digit and rounds big integers."""
-    from openpyxl.cell import _writer  # openpyxl's cell serialiser; its number formatting is the one to fix
+    from openpyxl.cell import _writer  # noqa: PLC0415 — openpyxl loads only for Excel; its number formatting is fixed here
 
     original = _writer.safe_string
 
@@ -187,7 +188,8 @@ def _excel_values(name: str, table: pa.Table) -> list[list[object]]:
                 row = pc.index(illegal, True).as_py()
                 raise InvalidInput(
                     f"table {name!r}, column {field.name!r}, row {row}: a control character (or carriage return) "
-                    "that a workbook cannot hold; export it as CSV or Parquet instead", table=name, column=field.name, row=row)
+                    "that a workbook cannot hold; export it as CSV or Parquet instead",
+                    table=name, column=field.name, row=row)
         if pa.types.is_timestamp(field.type) and field.type.tz is not None:
             col = col.cast(pa.timestamp(field.type.unit))  # the UTC instant, without its zone
         values = col.to_pylist()
@@ -205,7 +207,7 @@ def write_excel(tables: Iterator[tuple[str, pa.Table]], path: Path) -> dict[str,
     Returns:
         {sheet name: rows written}.
     """
-    import openpyxl
+    import openpyxl  # noqa: PLC0415 — only Excel export needs openpyxl
 
     tables = list(tables)
     names = sheet_names([name for name, _ in tables])

@@ -22,6 +22,9 @@ import unicodedata
 
 from .errors import InvalidInput, InvalidName
 
+RESERVED_PREFIX = "__dsa_"
+"""Column names starting with this are reserved for the store's own columns (row keys)."""
+
 MAX_NAME_LENGTH = 200
 MAX_MESSAGE_LENGTH = 65_536
 _FORBIDDEN_CHARS = set(" ~^:?*[\\")

@@ -32,6 +32,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from dsa_pipelines import settings
+
 from .errors import CorruptObject, StorageFull
 
 KINDS = ("packs", "manifests", "reports")
@@ -47,8 +49,8 @@ _verified: set[tuple[str, int, int, int]] = set()  # (path, inode, size, mtime_n
 
 
 def temp_grace_seconds() -> float:
-    """The grace period for temporary files, from ``$DSA_TEMP_GRACE_SECONDS`` (default one day)."""
-    return float(os.environ.get("DSA_TEMP_GRACE_SECONDS") or TEMP_GRACE_SECONDS)
+    """The grace period for temporary files, ``DSA_TEMP_GRACE_SECONDS`` (default one day)."""
+    return float(settings.current().temp_grace_seconds)
 
 
 def _sha256_file(path: Path) -> str:

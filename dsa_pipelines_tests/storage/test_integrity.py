@@ -58,7 +58,7 @@ def _offsets(size: int, n: int) -> list[int]:
 
 def _read_or_corrupt(store: Store, cid: str, original: pa.Table, where: str) -> bool:
     forget_verified()
-    store._manifests.clear()
+    store.manifests.clear()
     try:
         got = store.read_table("d", cid, "t").table
     except CorruptObject as e:
@@ -118,7 +118,7 @@ def test_a_missing_pack_or_manifest_is_a_corrupt_object_naming_the_table(store: 
     with pytest.raises(CorruptObject, match="is missing") as e:
         store.read_table("d", cid, "t")
     assert (e.value.object_id, e.value.kind, e.value.dataset, e.value.table) == (pack_id, "packs", "d", "t")
-    store._manifests.clear()
+    store.manifests.clear()
     store.objects.path("manifests", info.manifest_id).unlink()
     with pytest.raises(CorruptObject, match="manifest") as e:
         store.read_table("d", cid, "t")

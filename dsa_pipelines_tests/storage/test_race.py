@@ -5,7 +5,6 @@ from __future__ import annotations
 import multiprocessing as mp
 from pathlib import Path
 
-
 from dsa_pipelines.storage import RefConflict, Store
 from dsa_pipelines_tests.storage.helpers import people
 
@@ -34,7 +33,8 @@ def test_concurrent_commits_all_land_in_history(tmp_path: Path, shared_catalog_u
     ctx = mp.get_context("spawn")
     barrier = ctx.Barrier(WRITERS)
     results = ctx.Queue()
-    procs = [ctx.Process(target=_writer, args=(root, shared_catalog_url, seed, barrier, results)) for seed in range(WRITERS)]
+    procs = [ctx.Process(target=_writer, args=(root, shared_catalog_url, seed, barrier, results))
+             for seed in range(WRITERS)]
     for p in procs:
         p.start()
     outcomes = [results.get(timeout=180) for _ in procs]
@@ -62,7 +62,7 @@ def test_lost_race_rebuilds_on_the_new_head_keeping_other_tables(store: Store):
     store.create_dataset("r")
     store.commit("r", people(5), table="base")
     interloper_done = []
-    original = store._commit  # how the writer loads the branch head
+    original = store.get_commit
 
     def get_commit_then_interfere(dataset, revision=None):  # noqa: ANN001, ANN202
         commit = original(dataset, revision)
@@ -71,9 +71,9 @@ def test_lost_race_rebuilds_on_the_new_head_keeping_other_tables(store: Store):
             interloper_done[0] = store.commit("r", people(3, seed=4), table="theirs").commit_id
         return commit
 
-    store._commit = get_commit_then_interfere
+    store.get_commit = get_commit_then_interfere
     res = store.commit("r", people(4, seed=5), table="ours")
-    store._commit = original
+    store.get_commit = original
     assert res.attempts == 2
     assert res.parents == (interloper_done[0],)
     assert sorted(t.name for t in store.list_tables("r")) == ["base", "ours", "theirs"]

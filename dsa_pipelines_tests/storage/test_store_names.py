@@ -6,7 +6,7 @@ import pyarrow as pa
 import pytest
 
 from dsa_pipelines.storage import AlreadyExists, InvalidInput, InvalidName, Store
-from dsa_pipelines.storage.refs import BRANCH
+from dsa_pipelines.storage.models import BRANCH
 from dsa_pipelines_tests.storage.helpers import people
 
 
@@ -23,7 +23,7 @@ def test_a_ref_named_like_a_commit_id_resolves_by_one_rule_everywhere(store: Sto
     second = store.commit("d", people(6), table="t", message="two").commit_id
     with pytest.raises(InvalidName, match="hex digits"):
         store.create_branch("d", first[:12], first)
-    with store.engine.begin() as conn:  # a store written before the rule may hold such a ref
+    with store.catalog.write() as conn:  # a store written before the rule may hold such a ref
         store.refs.add_if_new(conn, "d", first, BRANCH, second, "old", "legacy")
     assert store.resolve("d", first) == second
     assert store.get_commit("d", first).id == second

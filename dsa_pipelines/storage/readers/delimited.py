@@ -34,7 +34,6 @@ field writes a missing number as ``""``; that column is then read as text.)
 from __future__ import annotations
 
 import csv
-import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -42,6 +41,8 @@ from pathlib import Path
 
 import duckdb
 import pyarrow as pa
+
+from dsa_pipelines import settings
 
 from .. import engine
 from ..errors import InvalidFile, ResourceLimit
@@ -72,8 +73,8 @@ _SCAN_CHUNK = 1 << 22
 
 
 def max_line_bytes() -> int:
-    """The longest CSV line accepted, from ``$DSA_CSV_MAX_LINE_BYTES`` (default 2,000,000)."""
-    return int(os.environ.get("DSA_CSV_MAX_LINE_BYTES") or DEFAULT_MAX_LINE_BYTES)
+    """The longest CSV line accepted, ``DSA_CSV_MAX_LINE_BYTES`` (default 2,000,000)."""
+    return settings.current().csv_max_line_bytes
 
 
 @dataclass(frozen=True)

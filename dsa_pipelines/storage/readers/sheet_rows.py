@@ -17,13 +17,14 @@ holding serial 60 in the 1900 date system, Excel's non-existent 1900-02-29.
 
 from __future__ import annotations
 
-import os
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
 from openpyxl.utils.datetime import WINDOWS_EPOCH
 from openpyxl.worksheet._reader import FORMULA_TAG, VALUE_TAG, WorkSheetParser
+
+from dsa_pipelines import settings
 
 from .source import invalid_file
 
@@ -35,10 +36,9 @@ _LISTED = 10
 
 
 def xlsx_limits() -> tuple[int, float]:
-    """(total inflated bytes, compression ratio) allowed, from ``$DSA_XLSX_MAX_INFLATED_BYTES`` and
-    ``$DSA_XLSX_MAX_RATIO``."""
-    return (int(os.environ.get("DSA_XLSX_MAX_INFLATED_BYTES") or MAX_INFLATED_BYTES),
-            float(os.environ.get("DSA_XLSX_MAX_RATIO") or MAX_RATIO))
+    """(total inflated bytes, compression ratio) allowed: ``DSA_XLSX_MAX_INFLATED_BYTES``, ``DSA_XLSX_MAX_RATIO``."""
+    current = settings.current()
+    return current.xlsx_max_inflated_bytes, float(current.xlsx_max_ratio)
 
 
 def check_archive(path: Path, origin: str) -> None:

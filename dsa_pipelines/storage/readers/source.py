@@ -15,7 +15,8 @@ from dataclasses import dataclass
 import pyarrow as pa
 
 from ..errors import InvalidFile, InvalidInput
-from ..names import _HIDDEN
+from ..hashing import logical_type
+from ..names import _HIDDEN, RESERVED_PREFIX
 
 BATCH_ROWS = 131_072
 """Rows per record batch (a multiple of DuckDB's 2,048-row vector) of a table of up to 64 columns."""
@@ -27,9 +28,6 @@ BATCH_CELLS = 8 * 1024 * 1024
 def batch_rows(columns: int) -> int:
     """Rows per batch for a table of ``columns`` columns (see :data:`BATCH_CELLS`)."""
     return max(1024, min(BATCH_ROWS, BATCH_CELLS // max(columns, 1)))
-
-RESERVED_PREFIX = "__dsa_"
-"""Column names starting with this are reserved for the store's own columns."""
 
 
 @dataclass(frozen=True)
@@ -119,8 +117,6 @@ def check_column_types(schema: pa.Schema, *, origin: str, path: str | None = Non
     Raises:
         InvalidFile: in a file (``path`` given); InvalidInput: in an in-memory table.
     """
-    from ..hashing import logical_type  # the hashing spec decides what can be versioned
-
     bad = []
     for field in schema:
         try:
