@@ -84,13 +84,14 @@ class _Parser(WorkSheetParser):
         self.col_counter = 0
         return self.row_counter, [self.parse_cell(el) for el in row] if len(row) else []
 
-    def parse_cell(self, element):  # openpyxl's hook
+    def parse_cell(self, element):  # openpyxl's hook; the checks run only on the rare cells they concern
         cell = super().parse_cell(element)
-        cached = element.findtext(VALUE_TAG)  # None: no <v>; "": <v/>, a cached empty text only if t="str"
-        if element.find(FORMULA_TAG) is not None and (cached is None or (cached == "" and element.get("t") != "str")):
-            self.uncalculated.append(element.get("r") or f"row {cell['row']} column {cell['column']}")
-        elif (cell["data_type"] == "d" and self.epoch == WINDOWS_EPOCH
-              and cached and 60 <= float(cached) < 61):
+        value = cell["value"]
+        if value is None:  # an empty cell, or a formula whose cached value is missing (<v/> only counts for t="str")
+            if element.find(FORMULA_TAG) is not None and element.get("t") != "str":
+                self.uncalculated.append(element.get("r") or f"row {cell['row']} column {cell['column']}")
+        elif (cell["data_type"] == "d" and self.epoch == WINDOWS_EPOCH and value.year == 1900 and value.month == 2
+              and value.day == 28 and 60 <= float(element.findtext(VALUE_TAG)) < 61):
             self.serial_60.append(element.get("r") or f"row {cell['row']} column {cell['column']}")
         return cell
 
