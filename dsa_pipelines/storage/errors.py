@@ -84,3 +84,18 @@ class ResourceLimit(DsaError):
 
 class StorageFull(DsaError):
     """The store's disk or quota is full (fields: path, needed, written, free — bytes, None where unknown)."""
+
+
+class DatasetDeleted(DatasetNotFound):
+    """The dataset is soft-deleted: reads and writes are refused until it is restored (fields: name, deleted_by)."""
+
+
+class ObjectCollected(DsaError):
+    """A commit or object a writer refers to was collected by GC meanwhile (fields: kind, object_id).
+
+    Retryable: ingest again (the rows are stored anew) and retry the commit.
+    """
+
+
+class GcBusy(DsaError):
+    """Another garbage collection holds the GC lock and did not finish in time (fields: holder)."""

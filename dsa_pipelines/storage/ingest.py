@@ -86,6 +86,8 @@ class _KeyIndex:
             try:
                 keys = read_pack_keys(objects, pid)
             except CorruptObject as e:
+                if not objects.exists("packs", pid):  # collected by GC since it was listed: its rows are stored anew
+                    continue
                 self.skipped.append(pid)
                 if e.path not in _reported:
                     _reported.add(e.path)
@@ -238,11 +240,11 @@ def ingest_table(objects: ObjectStore, catalog: Catalog, source: SourceTable) ->
             con.close()
         pack_ids = list(existing)
         if stored:
+            size = tmp.stat().st_size  # (GC may delete an identical old pack between put and stat)
             new_id = objects.put_file("packs", tmp)
             pack_ids.append(new_id)
             with catalog.write() as conn:
-                record_pack(conn, new_id, hashing.schema_id(logical), stored,
-                            objects.path("packs", new_id).stat().st_size)
+                record_pack(conn, new_id, hashing.schema_id(logical), stored, size)
     if ranges:
         manifest = Manifest(
             tuple(pack_ids),

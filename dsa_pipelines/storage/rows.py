@@ -110,6 +110,7 @@ def _read_pack_ranges(pf: pq.ParquetFile, starts: np.ndarray, counts: np.ndarray
     np.add.at(marks, g_first, 1)
     np.add.at(marks, g_last + 1, -1)
     wanted = np.flatnonzero(np.cumsum(marks[:-1]) > 0)
+    # a flipped byte (checksum, decompression or decoding error) becomes a CorruptObject in the caller's `reading`
     if len(wanted) == n_groups:
         return pf.read(columns=columns), starts
     table = pf.read_row_groups(wanted.tolist(), columns=columns)

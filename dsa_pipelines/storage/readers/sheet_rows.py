@@ -17,6 +17,7 @@ holding serial 60 in the 1900 date system, Excel's non-existent 1900-02-29.
 
 from __future__ import annotations
 
+import datetime as dt
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -33,6 +34,7 @@ MAX_RATIO = 200
 RATIO_FLOOR_BYTES = 16 * 1024**2
 """Members smaller than this when inflated may have any compression ratio."""
 _LISTED = 10
+_FEB_28_1900 = dt.date(1900, 2, 28)  # what openpyxl makes of serials 59 and 60
 
 
 def xlsx_limits() -> tuple[int, float]:
@@ -90,8 +92,8 @@ class _Parser(WorkSheetParser):
         if value is None:  # an empty cell, or a formula whose cached value is missing (<v/> only counts for t="str")
             if element.find(FORMULA_TAG) is not None and element.get("t") != "str":
                 self.uncalculated.append(element.get("r") or f"row {cell['row']} column {cell['column']}")
-        elif (cell["data_type"] == "d" and self.epoch == WINDOWS_EPOCH and value.year == 1900 and value.month == 2
-              and value.day == 28 and 60 <= float(element.findtext(VALUE_TAG)) < 61):
+        elif (cell["data_type"] == "d" and self.epoch == WINDOWS_EPOCH and isinstance(value, dt.datetime)
+              and value.date() == _FEB_28_1900 and 60 <= float(element.findtext(VALUE_TAG)) < 61):
             self.serial_60.append(element.get("r") or f"row {cell['row']} column {cell['column']}")
         return cell
 
