@@ -38,6 +38,7 @@ from .errors import InvalidInput
 from .gc_lock import GcLock
 from .gc_mark import LiveSet, Snapshot, delta_roots, mark, root_commits, take_snapshot
 from .gc_models import GcReport
+from .key_index import forget_packs
 from .lifecycle import purge_catalog
 from .models import format_time, utc_now
 from .objects import KINDS, StoredObject
@@ -160,6 +161,7 @@ def _sweep_catalog(run: _Run, live: LiveSet, snap: Snapshot, listing: list[Store
         dead_packs = {r.id for r in conn.execute(sa.select(packs.c.id))} - set(live.packs)
         young = {o.object_id for o in listing if o.kind == "packs" and o.mtime >= run.cutoff}
         for batch in chunks(sorted(dead_packs - young)):
+            forget_packs(conn, list(batch))  # index runs pointing into them go too (re-indexed on next probe)
             conn.execute(packs.delete().where(packs.c.id.in_(batch)))
         conn.execute(gc_registrations.delete().where(gc_registrations.c.seq <= snap.registration_seq))
     return dead, condemned, pruned

@@ -37,8 +37,8 @@ from dsa_pipelines import settings
 
 from .errors import CorruptObject, StorageFull
 
-KINDS = ("packs", "manifests", "reports")
-LABELS = {"packs": "row pack", "manifests": "manifest", "reports": "report"}
+KINDS = ("packs", "manifests", "reports", "keyindex")
+LABELS = {"packs": "row pack", "manifests": "manifest", "reports": "report", "keyindex": "key index run"}
 _CHUNK = 1 << 20
 TEMP_GRACE_SECONDS = 24 * 3600
 """Age after which any temporary file in the store is a dead writer's (``$DSA_TEMP_GRACE_SECONDS``)."""
@@ -185,11 +185,12 @@ class ObjectStore:
                 os.fsync(f.fileno())
             object_id = _sha256_file(tmp_file)
             target = self.path(kind, object_id, suffix)
-            if target.exists():
+            if target.exists() and self.verify(kind, object_id, suffix):
                 self.touch(kind, object_id, suffix)  # freshen, as git does: a re-written object is young again
                 if target.exists():  # (GC may have deleted it meanwhile: then ours goes into place)
                     tmp_file.unlink()
                     return object_id
+            # absent, or present but damaged: the fresh copy goes into place (a re-upload heals the store)
             os.chmod(tmp_file, 0o666 & ~_umask())
             target.parent.mkdir(parents=True, exist_ok=True)
             os.replace(tmp_file, target)

@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
@@ -35,15 +36,16 @@ from .catalog import datasets as dataset_rows
 from .catalog.refs import RefStore
 from .errors import AlreadyExists, InvalidInput, ObjectCollected, RevisionNotFound
 from .gc_models import FsckReport, GcReport
-from .ingest import ingest_table
 from .integrity import ReadContext
 from .manifest import Manifest
 from .models import BRANCH, TAG, Commit, CommitResult, Dataset, LogEntry, Ref, ReflogEntry, TableInfo, TablePage
 from .names import MAX_NAME_LENGTH, validate_dataset_name, validate_ref_name, validate_table_name, validate_text
 from .objects import ObjectStore
-from .readers import SourceTable, open_sources, source_from_frame
 from .rows import ManifestCache
 from .schema_drift import DriftPolicy, SchemaDriftReport, compare_commits
+
+if TYPE_CHECKING:
+    from .readers import SourceTable
 
 Source = str | os.PathLike | pa.Table | object  # object: a pandas DataFrame
 REPORTS = "reports"
@@ -244,6 +246,8 @@ class Store:
     # ------------------------------------------------------------------ commits
     def _sources(self, sources: Source | Sequence[Source] | Mapping[str, Source], table: str | None,
                  sheets: Sequence[str] | None, stored: Mapping[str, pa.Schema] | None = None) -> list[SourceTable]:
+        from .readers import open_sources, source_from_frame  # noqa: PLC0415 — pandas, openpyxl: only to commit
+
         if isinstance(sources, Mapping):
             out: list[SourceTable] = []
             for name, src in sources.items():
@@ -336,16 +340,23 @@ class Store:
                                        "with only branch 'main'", kind="branch", name=branch)
         else:
             branch = validate_ref_name(branch or ds.default_branch, "branch")
-            head = history.load_commit(self.catalog, self.refs, dataset, self.branch(dataset, branch).commit_id)
-            stored = {name: info.schema for name, info in head.tables.items()}
+            head = self.branch(dataset, branch).commit_id
+            head_tables = history.load_commit(self.catalog, self.refs, dataset, head).tables
+            stored = {name: info.schema for name, info in head_tables.items()}  # a CSV keeps the types it replaces
+        from . import file_digest  # noqa: PLC0415 — the ingest path loads only when committing
+        from .ingest import ingest_table  # noqa: PLC0415
+
+        digests = file_digest.digests(sources, table)
+        unchanged = file_digest.unchanged(self.get_commit(dataset, head).tables, digests) if digests and ds else []
+        sources = file_digest.remaining_sources(sources, table, [u.info.name for u in unchanged])
         opened = self._sources(sources, table, sheets, stored) if sources is not None else []
         opened = [dataclasses.replace(s, name=validate_table_name(s.name)) for s in opened]  # names in NFC
         remove_tables = [validate_table_name(name) for name in remove_tables]
-        writer.check_upload_names([s.name for s in opened], remove_tables)
+        writer.check_upload_names([s.name for s in opened] + [u.info.name for u in unchanged], remove_tables)
         who = writer.Authorship(author, message, run_id, meta, force, force_reason)
         for attempt in range(1, MAX_COLLECTED_RETRIES + 1):
-            upload = writer.Upload(tuple(ingest_table(self.objects, self.catalog, s) for s in opened), replace,
-                                   tuple(remove_tables))
+            ingested = [file_digest.with_digest(ingest_table(self.objects, self.catalog, s), digests) for s in opened]
+            upload = writer.Upload(tuple(unchanged + ingested), replace, tuple(remove_tables))
             try:
                 if ds is None:
                     try:
@@ -590,6 +601,19 @@ class Store:
         from .lifecycle import purge_catalog  # noqa: PLC0415
 
         purge_catalog(self.catalog, name, actor=actor, reason=reason)
+
+    # ------------------------------------------------------- key index (storage/key_index.py)
+    def live_index_runs(self) -> list[str]:
+        """Object ids of the live key index runs (roots for garbage collection; see :mod:`.key_index`)."""
+        from .key_index import live_run_ids  # noqa: PLC0415
+
+        return live_run_ids(self.catalog)
+
+    def compact_key_index(self) -> int:
+        """Merge each schema's key index runs into one (maintenance); returns the number of merges."""
+        from .key_index import compact_all  # noqa: PLC0415
+
+        return compact_all(self.objects, self.catalog)
 
     # ------------------------------------------------------------- integrity (issue 12)
     def _table_at(self, dataset: str, revision: str | None, table: str | None) -> tuple[ReadContext, TableInfo]:

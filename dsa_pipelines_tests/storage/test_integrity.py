@@ -131,18 +131,29 @@ def test_a_damaged_pack_does_not_block_later_writes_of_the_same_schema(store: St
     damaged = store.objects.path("packs", packs[0])
     _flip(damaged, damaged.stat().st_size // 2)
     forget_verified()
-    new = _table(3000, seed=1)
-    with caplog.at_level(logging.WARNING, logger="dsa_pipelines.storage.ingest"):
-        result = store.commit("d", new, table="t", message="after damage")
-        store.commit("d", new.head(10), table="other", message="again")
-    assert result.status == "committed"
-    assert result.tables["t"].reused_rows == 0  # the only pack holding those rows was skipped
-    assert store.table_info("d", "main", "t").stats["damaged_packs_skipped"] == [packs[0]]
-    assert packs[0] not in store.manifest("d", "main", "t").packs
-    got = store.read_table("d", "main", "t").table.to_pandas()
-    pd.testing.assert_frame_equal(got, new.assign(day=got["day"]), check_dtype=False)
+    unrelated = store.commit("d", _table(3000, seed=1), table="t", message="new rows only")
+    assert unrelated.status == "committed" and "damaged_packs_skipped" not in store.table_info("d", "main", "t").stats
+    v1 = _table(3000)
+    with caplog.at_level(logging.WARNING, logger="dsa_pipelines.storage.key_index"):
+        again = store.commit("d", v1, table="t", message="rows that live in the damaged pack")
+        store.commit("d", v1.head(10), table="other", message="and again")
+    assert again.status == "committed"
+    assert store.table_info("d", again.commit_id, "t").stats["damaged_packs_skipped"] == [packs[0]]
+    got = store.read_table("d", again.commit_id, "t").table.to_pandas()
+    pd.testing.assert_frame_equal(got, v1.assign(day=got["day"]), check_dtype=False)
     assert sum(packs[0] in r.getMessage() for r in caplog.records) == 1  # reported once
-    with pytest.raises(CorruptObject):
+    # the rows were stored again as the same content-addressed pack, which replaced the damaged copy
+    assert store.objects.verify("packs", packs[0])
+    assert store.read_table("d", cid, "t").table.num_rows == 3000
+
+
+def test_a_damaged_pack_that_nothing_replaces_stays_a_corrupt_object(store: Store):
+    cid, _ = _two_versions(store)
+    damaged = store.objects.path("packs", store.manifest("d", cid, "t").packs[0])
+    _flip(damaged, damaged.stat().st_size // 2)
+    forget_verified()
+    assert store.commit("d", _table(50, seed=7), table="t").status == "committed"
+    with pytest.raises(CorruptObject, match="is damaged"):
         store.read_table("d", cid, "t")
 
 

@@ -9,6 +9,7 @@ import pyarrow as pa
 
 from ..errors import InvalidInput
 from .source import (
+    BATCH_ROWS,
     SourceTable,
     batch_rows,
     check_column_names,
@@ -54,7 +55,7 @@ def source_from_frame(name: str, data: pa.Table | pd.DataFrame, *, origin: str =
         table = table.cast(schema)
 
     def batches() -> Iterator[pa.RecordBatch]:
-        return iter(table.to_batches(max_chunksize=batch_rows(table.num_columns)))
+        return iter(table.to_batches(max_chunksize=min(BATCH_ROWS, batch_rows(table.num_columns))))
 
     return SourceTable(name=name, origin=origin, schema=schema, batches=batches, row_count_hint=table.num_rows)
 
