@@ -74,16 +74,18 @@ def live_run_ids(catalog: Catalog) -> list[str]:
         return sql.live_run_ids(conn)
 
 
-def forget_packs(conn: sa.Connection, pack_ids: list[str]) -> int:
+def forget_packs(conn: sa.Connection, pack_ids: list[str]) -> list[str]:
     """Drop every live run that covers one of ``pack_ids`` (before those packs are deleted).
 
     The other packs those runs covered are indexed again, from their own key columns, by
     the next probe of their schema. Runs in the caller's write transaction.
 
     Returns:
-        The number of runs dropped.
+        The ids of the runs dropped (garbage now: GC may delete their objects).
     """
-    return sql.drop_runs(conn, sql.runs_covering(conn, pack_ids))
+    runs = sql.runs_covering(conn, pack_ids)
+    sql.drop_runs(conn, runs)
+    return runs
 
 
 def store_runs(objects: ObjectStore, runs: list[KeyRun]) -> list[tuple[RunInfo, KeyRun]]:
