@@ -153,12 +153,14 @@ class KeyIndex:
         """The index of a schema as the catalog lists it now.
 
         Packs no live run covers are indexed first. A live run whose object is missing
-        (deleted by a garbage collector that did not know it) is dropped, and its packs
-        are indexed again, so the index heals instead of failing every commit.
+        (deleted by a garbage collector that did not know it) or damaged (its bytes no
+        longer hash to its id: checked once per process, since a flipped position would
+        make a manifest point at the wrong row) is dropped, and its packs are indexed
+        again, so the index heals instead of failing every commit or lying.
         """
         _backfill(objects, catalog, schema_fp)
         runs = live_runs(catalog, schema_fp)
-        missing = [r.id for r in runs if not objects.exists(key_runs.KIND, r.id, key_runs.SUFFIX)]
+        missing = [r.id for r in runs if not _intact(objects, r.id)]
         if missing:
             with catalog.write() as conn:
                 sql.drop_runs(conn, missing)
@@ -233,6 +235,17 @@ class KeyIndex:
         if run_id not in self._opened:
             self._opened[run_id] = key_runs.read(self.objects.path(key_runs.KIND, run_id, key_runs.SUFFIX), run_id)
         return self._opened[run_id]
+
+
+def _intact(objects: ObjectStore, run_id: str) -> bool:
+    """Whether a run's object exists and hashes to its id (hashed once per process)."""
+    try:
+        objects.verified_path(key_runs.KIND, run_id, key_runs.SUFFIX)
+    except CorruptObject as e:
+        if objects.exists(key_runs.KIND, run_id, key_runs.SUFFIX):
+            _log.warning("dedup index run dropped and rebuilt from its packs: %s", e)
+        return False
+    return True
 
 
 def _tier(rows: int) -> int:
