@@ -1,7 +1,7 @@
 """`make bench`: every benchmark, printed as Markdown tables.
 
 Usage: python -m dsa_pipelines_tests.bench [--rows N] [--repeat K]
-       [--only store,statistics,sampling,history,gc,scale,access]
+       [--only store,statistics,sampling,history,gc,scale,integrity,access]
        [--huge] [--huge-rows N] [--scale-stored 1000000,10000000,50000000] [--scale-commits 0,1000,10000]
 (``access`` takes min(N, 100,000) as its number of datasets.)
 Data is generated deterministically under data/bench/ (not committed) and reused.
@@ -23,6 +23,7 @@ SUITES = {
     "history": "dsa_pipelines_tests.bench.bench_history",
     "gc": "dsa_pipelines_tests.bench.bench_gc",
     "scale": "dsa_pipelines_tests.bench.bench_scale",
+    "integrity": "dsa_pipelines_tests.bench.bench_integrity",
     "access": "dsa_pipelines_tests.bench.bench_access",
 }
 
