@@ -15,8 +15,8 @@ import sqlalchemy as sa
 
 from ..errors import AlreadyExists, ImmutableRef, RefConflict, RevisionNotFound
 from ..models import BRANCH, TAG, Ref, ReflogEntry, utc_now
-from . import search_index
 from ..names import MAX_MESSAGE_LENGTH, MAX_NAME_LENGTH, validate_text
+from . import search_index
 from .gc_guard import hold_writer_guard, require_commits
 from .schema import reflog, refs
 
