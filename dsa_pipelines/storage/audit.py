@@ -55,8 +55,11 @@ def record(catalog: Catalog, *, user: str, action: str, dataset: str | None, tar
 
 
 def _clip(value: str | None, length: int) -> str | None:
-    """A recorded text value: NUL characters (refused by PostgreSQL) made visible, at most ``length`` long."""
-    return None if value is None else value.replace("\x00", "\\x00")[:length]
+    """A recorded text value, at most ``length`` long: NUL characters (refused by PostgreSQL) and lone
+    surrogates (not encodable) written as escapes."""
+    if value is None:
+        return None
+    return value.encode("utf-8", "backslashreplace").decode("utf-8").replace("\x00", "\\x00")[:length]
 
 
 def _time(value: str | datetime | None, name: str) -> str | None:

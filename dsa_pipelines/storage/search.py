@@ -76,9 +76,15 @@ def _count(value: object, name: str, low: int, high: int) -> int:
 
 def _values(values: Sequence[str] | str, name: str) -> list[str]:
     items = [values] if isinstance(values, str) else list(values)
-    if len(items) > MAX_FILTER_VALUES or not all(isinstance(v, str) and not _CONTROL.search(v) for v in items):
+    if len(items) > MAX_FILTER_VALUES or not all(
+            isinstance(v, str) and not _CONTROL.search(v) and _encodable(v) == v for v in items):
         raise InvalidInput(f"{name} must be at most {MAX_FILTER_VALUES} strings without control characters")
     return items
+
+
+def _encodable(text: str) -> str:
+    """The text without lone surrogates (they cannot be sent to the database)."""
+    return text.encode("utf-8", "ignore").decode("utf-8")
 
 
 def _time(value: str | datetime | None, name: str) -> str | None:
@@ -155,7 +161,7 @@ def suggest(store: Store, prefix: str, limit: int = 10) -> list[Suggestion]:
     if not isinstance(prefix, str):
         raise InvalidInput(f"a suggestion prefix is text, not {type(prefix).__name__}")
     limit = _count(limit, "limit", 1, 100)
-    text = _CONTROL.sub("", prefix).strip().lower()[:ix.MAX_WORD_LENGTH]
+    text = _CONTROL.sub("", _encodable(prefix)).strip().lower()[:ix.MAX_WORD_LENGTH]
     if not text:
         return []
     grams = ix.trigrams(text, prefix=True)

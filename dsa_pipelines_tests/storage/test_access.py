@@ -56,7 +56,7 @@ def world(store: Store, tmp_path: Path) -> dict[str, Store]:
 
 
 def _fresh_branch(owner: Store, prefix: str) -> str:
-    name = f"{prefix}{next(_counter)}"
+    name = f"{prefix}-{next(_counter)}"  # never only hex digits (those read as commit ids)
     owner.create_branch("d", name)
     return name
 
@@ -107,8 +107,8 @@ RECIPES = {
     "branches": lambda o, me, w: me.branches("d"),
     "tags": lambda o, me, w: me.tags("d"),
     "reflog": lambda o, me, w: me.reflog("d"),
-    "create_branch": lambda o, me, w: me.create_branch("d", f"b{next(_counter)}"),
-    "create_tag": lambda o, me, w: me.create_tag("d", f"t{next(_counter)}"),
+    "create_branch": lambda o, me, w: me.create_branch("d", f"b-{next(_counter)}"),
+    "create_tag": lambda o, me, w: me.create_tag("d", f"t-{next(_counter)}"),
     "delete_branch": lambda o, me, w: me.delete_branch("d", _fresh_branch(o, "x")),
     "reset_branch": lambda o, me, w: me.reset_branch("d", _fresh_branch(o, "r"), "main~1", reason="rollback"),
     "new_commits": lambda o, me, w: me.new_commits(None),

@@ -104,7 +104,8 @@ def test_search_ranks_counts_facets_exactly_and_filters_by_permission(store: Sto
 NASTY = ['"', "'", "*", "NEAR(sales payroll)", "sales OR payroll", "sales AND NOT payroll",
          "'; DROP TABLE datasets; --",
          "\" OR 1=1 --", "payroll*", "^sales", "-sales", "name:sales", "{name}: sales", "(", ")", "a & b | !c",
-         "sales:*", "\x00", "%_%", "\\", "x" * 100_000, " ".join(["sales"] * 5000), "ünïcödé ∑ 数据", "NEAR", "AND"]
+         "sales:*", "\x00", "%_%", "\\", "x" * 100_000, " ".join(["sales"] * 5000), "ünïcödé ∑ 数据", "NEAR", "AND",
+         "sales\ud800"]
 
 
 @pytest.mark.parametrize("query", NASTY, ids=range(len(NASTY)))
@@ -119,6 +120,7 @@ def test_queries_are_plain_text_never_syntax(store: Store, query: str):
 @pytest.mark.parametrize("kwargs", [{"limit": 0}, {"limit": -1}, {"limit": 10**12}, {"limit": True},
                                     {"offset": -1}, {"offset": 10**15}, {"limit": "5"},
                                     {"updated_after": "yesterday"}, {"tags": [1]}, {"tags": ["a\x00"]},
+                                    {"tags": ["\ud800"]},
                                     {"created_by": ["x"] * 101}])
 def test_bad_limits_offsets_and_filters(store: Store, kwargs: dict):
     with pytest.raises(InvalidInput):
