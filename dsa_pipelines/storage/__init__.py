@@ -75,6 +75,7 @@ __all__ = [
     "InvalidFile",
     "InvalidInput",
     "InvalidName",
+    "KnownDigest",
     "LogEntry",
     "NewDataset",
     "NotFound",
@@ -104,6 +105,7 @@ __all__ = [
 _LAZY = {
     "Store": "repository",
     "NewDataset": "writer",
+    "KnownDigest": "file_digest",
     "DriftPolicy": "schema_drift",
     "SchemaChange": "schema_drift",
     "SchemaDriftReport": "schema_drift",

@@ -45,6 +45,7 @@ from .rows import ManifestCache
 from .schema_drift import DriftPolicy, SchemaDriftReport, compare_commits
 
 if TYPE_CHECKING:
+    from .file_digest import KnownDigest
     from .readers import SourceTable
 
 Source = str | os.PathLike | pa.Table | object  # object: a pandas DataFrame
@@ -284,6 +285,7 @@ class Store:
         force: bool = False,
         force_reason: str = "",
         retry_seconds: float = writer.RETRY_SECONDS,
+        known_digests: Mapping[str, KnownDigest] | None = None,
     ) -> CommitResult:
         """Commit a snapshot of one or more tables onto a branch.
 
@@ -314,6 +316,9 @@ class Store:
                 both are recorded with the commit and in the reflog).
             force_reason: Why the audit is overridden.
             retry_seconds: How long to keep rebuilding on a moving branch.
+            known_digests: SHA-256 of source files the caller already computed, by path
+                (``KnownDigest.of(path, sha)``; used while the file's size and mtime match),
+                so the file-content fast path does not read the file again.
 
         Returns:
             A CommitResult (status committed / staged / no_changes).
@@ -346,7 +351,7 @@ class Store:
         from . import file_digest  # noqa: PLC0415 — the ingest path loads only when committing
         from .ingest import ingest_table  # noqa: PLC0415
 
-        digests = file_digest.digests(sources, table)
+        digests = file_digest.digests(sources, table, known_digests)
         unchanged = file_digest.unchanged(self.get_commit(dataset, head).tables, digests) if digests and ds else []
         sources = file_digest.remaining_sources(sources, table, [u.info.name for u in unchanged])
         opened = self._sources(sources, table, sheets, stored) if sources is not None else []
