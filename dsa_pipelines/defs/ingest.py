@@ -24,6 +24,9 @@ step order: ``publish_commit`` runs only after ``audit_commit`` succeeded. A fai
 leaves the commit (and its partition, metadata and failed checks) inspectable and the
 branch where it was.
 
+The three steps are short and run in the run's own process (the in-process executor): a
+process per step would cost more than the steps themselves.
+
 Concurrency: launch ingest runs with :func:`ingest_run_tags` (``dsa/branch:
 <dataset>/<branch>``); ``dagster.yaml`` allows one queued run per tag value. The
 compare-and-swap on publish keeps the branch correct even without it: if another
@@ -37,7 +40,8 @@ import dagster as dg
 from pydantic import Field
 
 from dsa_pipelines.defs.audits import drift_audit, expectations_audit
-from dsa_pipelines.defs.commit_metadata import COMMIT, COMMIT_SCHEMA, commit_metadata, schema_metadata
+from dsa_pipelines.defs.commit_metadata import COMMIT
+from dsa_pipelines.defs.datasets import commit_events, partitions_name
 from dsa_pipelines.defs.failures import failure, store_errors
 from dsa_pipelines.defs.partitions import commits_partitions, partition_key
 from dsa_pipelines.defs.resources import StoreResource
@@ -110,12 +114,12 @@ def stage_upload(context: dg.OpExecutionContext, config: IngestConfig, store: St
                          "no commit was made and the branch did not move")
         return
     key = partition_key(result.commit_id)
-    context.instance.add_dynamic_partitions(commits_partitions.name, [key])
-    context.instance.add_run_tags(context.run_id, {COMMIT_TAG: key})
     commit = opened.get_commit(config.dataset, result.commit_id)
-    yield dg.AssetMaterialization(COMMIT, partition=key, description=commit.message,
-                                  metadata=commit_metadata(commit, config.branch, "staged", result))
-    yield dg.AssetMaterialization(COMMIT_SCHEMA, partition=key, metadata=schema_metadata(commit))
+    events = commit_events(opened, commit, config.branch, "staged", result)
+    context.instance.add_dynamic_partitions(commits_partitions.name, [key])
+    context.instance.add_dynamic_partitions(partitions_name(config.dataset), [events.dataset_partition])
+    context.instance.add_run_tags(context.run_id, {COMMIT_TAG: key})
+    yield from events.materializations()
     context.log.info(f"staged {config.dataset} commit {key} for {config.branch} "
                      f"({commit.row_count:,} rows in {len(commit.tables)} table(s))")
     yield dg.Output({"dataset": config.dataset, "branch": config.branch, "commit_id": result.commit_id,
@@ -163,11 +167,13 @@ def publish_commit(context: dg.OpExecutionContext, staged: dict, store: StoreRes
     context.log.info(f"published {dataset}/{branch}: {old[:12]} → {commit_id[:12]} (v{version})")
     yield dg.AssetObservation(COMMIT, partition=staged["partition"], metadata={
         "published": f"{dataset}/{branch} v{version}", "old head": old[:12], "new head": commit_id[:12]})
+    # The dataset's partition shows the commit's latest status: published.
+    yield commit_events(opened, commit, branch, "published").dataset_materialization()
     yield dg.Output(None, metadata={"branch": f"{dataset}/{branch}", "old": old[:12], "new": commit_id[:12],
                                     "version": version})
 
 
-@dg.job(name="ingest", tags={"dsa/job": "ingest"})
+@dg.job(name="ingest", tags={"dsa/job": "ingest"}, executor_def=dg.in_process_executor)
 def ingest_job() -> None:
     """Upload CSV/Excel/Parquet files as a new version of a dataset: stage the commit, audit it (schema
     drift, expectations), and move the branch only if the blocking audits pass."""
