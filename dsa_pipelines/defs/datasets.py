@@ -21,6 +21,7 @@ reloads it automatically when a dataset appears). See docs/ui.md.
 from __future__ import annotations
 
 import json
+import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -120,8 +121,11 @@ def known_datasets(context: DefinitionsLoadContext) -> list[Dataset]:
 def dataset_defs(context: DefinitionsLoadContext | None = None) -> dg.Definitions:
     """One asset per dataset known when the code location loads (context: Dagster's, by default)."""
     datasets = known_datasets(context or DefinitionsLoadContext.get())
-    return dg.Definitions(assets=[dataset_spec(d) for d in datasets]).with_reconstruction_metadata(
-        {RECONSTRUCTION_KEY: _encode(datasets)})
+    defs = dg.Definitions(assets=[dataset_spec(d) for d in datasets])
+    # A preview API in Dagster 1.13; it is what hands the code server's list to run workers.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", dg.PreviewWarning)
+        return defs.with_reconstruction_metadata({RECONSTRUCTION_KEY: _encode(datasets)})
 
 
 @dataclass(frozen=True)
