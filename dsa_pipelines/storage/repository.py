@@ -493,3 +493,7 @@ class Store:
     def has_report(self, object_id: str, suffix: str = ".parquet") -> bool:
         """*Extension point*: whether a report is stored."""
         return self.objects.exists(REPORTS, object_id, suffix)
+
+    def reports_root(self) -> Path:
+        """*Extension point*: the folder holding every stored report (served by ``dsa_pipelines.reports_server``)."""
+        return self.objects.path(REPORTS, "00").parent.parent
