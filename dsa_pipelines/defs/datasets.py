@@ -30,7 +30,7 @@ from dagster._core.definitions.definitions_load_context import DefinitionsLoadCo
 
 from dsa_pipelines import settings
 from dsa_pipelines.defs.commit_metadata import COMMIT, COMMIT_SCHEMA, commit_metadata, schema_metadata
-from dsa_pipelines.defs.partitions import partition_key
+from dsa_pipelines.defs.partitions import commits_partitions, partition_key
 from dsa_pipelines.storage import BRANCH, Commit, CommitResult, Dataset, Store
 
 GROUP = "datasets"
@@ -133,9 +133,23 @@ class CommitEvents:
     """What the UI records for one commit: its partitions and the materializations to report."""
 
     commit: Commit
+    version: int
     partition: str  # in ``commits``
     dataset_partition: str  # in ``dataset:<name>``
     metadata: dict = field(hash=False, compare=False)
+
+    def add_partitions(self, instance: dg.DagsterInstance) -> None:
+        """Register this commit's partitions, and its first parent's if missing (a dataset's
+        root commit, made with the first upload), so that a dataset lists its versions in order."""
+        wanted = [(commits_partitions.name, self.partition), (partitions_name(self.commit.dataset),
+                                                               self.dataset_partition)]
+        if self.commit.parents:
+            parent = self.commit.parents[0]
+            wanted[:0] = [(commits_partitions.name, partition_key(parent)),
+                          (partitions_name(self.commit.dataset), version_key(self.version - 1, parent))]
+        for name, key in wanted:
+            if not instance.has_dynamic_partition(name, key):
+                instance.add_dynamic_partitions(name, [key])
 
     def materializations(self, *, schema: bool = True) -> list[dg.AssetMaterialization]:
         """``commit`` and ``datasets/<name>`` (and ``commit_schema``) for this commit's partitions."""
@@ -161,7 +175,7 @@ def commit_events(store: Store, commit: Commit, branch: str, status: str,
     parent = store.get_commit(commit.dataset, commit.parents[0]) if commit.parents else None
     version = store.log(commit.dataset, commit.id, limit=1)[0].version
     metadata = commit_metadata(commit, branch, status, result, parent=parent, version=version)
-    return CommitEvents(commit, partition_key(commit.id), version_key(version, commit.id), metadata)
+    return CommitEvents(commit, version, partition_key(commit.id), version_key(version, commit.id), metadata)
 
 
 def partition_requests(events: Iterable[CommitEvents], instance: dg.DagsterInstance) -> list:

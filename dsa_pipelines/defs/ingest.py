@@ -41,9 +41,9 @@ from pydantic import Field
 
 from dsa_pipelines.defs.audits import drift_audit, expectations_audit
 from dsa_pipelines.defs.commit_metadata import COMMIT
-from dsa_pipelines.defs.datasets import commit_events, partitions_name
+from dsa_pipelines.defs.datasets import commit_events
 from dsa_pipelines.defs.failures import failure, store_errors
-from dsa_pipelines.defs.partitions import commits_partitions, partition_key
+from dsa_pipelines.defs.partitions import partition_key
 from dsa_pipelines.defs.resources import StoreResource
 from dsa_pipelines.storage import DsaError, InvalidFile, NewDataset, RefConflict
 
@@ -116,8 +116,7 @@ def stage_upload(context: dg.OpExecutionContext, config: IngestConfig, store: St
     key = partition_key(result.commit_id)
     commit = opened.get_commit(config.dataset, result.commit_id)
     events = commit_events(opened, commit, config.branch, "staged", result)
-    context.instance.add_dynamic_partitions(commits_partitions.name, [key])
-    context.instance.add_dynamic_partitions(partitions_name(config.dataset), [events.dataset_partition])
+    events.add_partitions(context.instance)
     context.instance.add_run_tags(context.run_id, {COMMIT_TAG: key})
     yield from events.materializations()
     context.log.info(f"staged {config.dataset} commit {key} for {config.branch} "

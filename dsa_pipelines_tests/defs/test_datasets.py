@@ -78,7 +78,7 @@ def test_the_ingest_job_materializes_the_dataset_partition_staged_then_published
         assert run.success
         head = store.get_commit("customers", "main")
         key = version_key(1, head.id)
-        assert instance.get_dynamic_partitions("dataset:customers") == [key]
+        assert instance.get_dynamic_partitions("dataset:customers") == [version_key(0, head.parents[0]), key]
         events = [e.materialization for e in run.get_asset_materialization_events()
                   if e.asset_key == dataset_key("customers")]
         assert [e.partition for e in events] == [key, key]
