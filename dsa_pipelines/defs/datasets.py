@@ -41,7 +41,7 @@ _TAG_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123
 overview_asset = dg.AssetSpec(
     DATASETS, group_name=GROUP, kinds={"table"},
     description="Every dataset in the store: branches, tags, latest version, rows and last update. "
-                "Each dataset is also an asset of its own, datasets/<name>, whose partitions are its commits.")
+                "Each dataset is also an asset of its own, `datasets/<name>`, whose partitions are its commits.")
 
 
 def dataset_key(name: str) -> dg.AssetKey:
@@ -80,7 +80,7 @@ def dataset_spec(ds: Dataset) -> dg.AssetSpec:
     return dg.AssetSpec(
         dataset_key(ds.name), group_name=GROUP, partitions_def=dataset_partitions(ds.name), tags=tags,
         kinds={"parquet"},
-        description=(ds.description or f"Dataset {ds.name}") + " — one partition per commit (v<version>-<id>).",
+        description=(ds.description or f"Dataset {ds.name}") + " — one partition per commit, keyed `v<version>-<short id>`.",
         metadata={"dataset": ds.name, "default branch": ds.default_branch, "drift policy": ds.drift_policy,
                   "created by": ds.created_by or "unknown", "created at": ds.created_at,
                   "tags": ", ".join(ds.tags) or "none"})
