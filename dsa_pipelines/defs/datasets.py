@@ -80,7 +80,8 @@ def dataset_spec(ds: Dataset) -> dg.AssetSpec:
     return dg.AssetSpec(
         dataset_key(ds.name), group_name=GROUP, partitions_def=dataset_partitions(ds.name), tags=tags,
         kinds={"parquet"},
-        description=(ds.description or f"Dataset {ds.name}") + " — one partition per commit, keyed `v<version>-<short id>`.",
+        description=(ds.description or f"Dataset {ds.name}")
+        + " — one partition per commit, keyed `v<version>-<short id>`.",
         metadata={"dataset": ds.name, "default branch": ds.default_branch, "drift policy": ds.drift_policy,
                   "created by": ds.created_by or "unknown", "created at": ds.created_at,
                   "tags": ", ".join(ds.tags) or "none"})

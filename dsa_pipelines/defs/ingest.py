@@ -3,15 +3,16 @@
 Write-audit-publish in one run, three steps:
 
 1. ``stage_upload`` commits the files as a commit no branch points to
-   (``Store.commit(..., publish=False, run_id=<this run>)``), registers its partition
-   in ``commits`` and reports the ``commit`` and ``commit_schema`` materializations for
-   that partition. Same content as the branch head → "no changes": the run succeeds
-   and the later steps are skipped (no commit, no partition, nothing moves).
+   (``Store.commit(..., publish=False, run_id=<this run>)``), registers its partitions
+   in ``commits`` and in its dataset's ``dataset:<name>`` and reports the ``commit``,
+   ``commit_schema`` and ``datasets/<name>`` materializations for them. Same content as
+   the branch head → "no changes": the run succeeds and the later steps are skipped (no
+   commit, no partition, nothing moves).
 2. ``audit_commit`` reports the ``commit:schema_drift`` and ``commit:expectations``
    checks for the partition, then fails the step if a check failed with ERROR severity
    (drift under policy ``reject``, a failed expectation, an unusable suite).
 3. ``publish_commit`` (skipped when the audit failed) moves the branch to the commit by
-   compare-and-swap and reports old → new.
+   compare-and-swap, reports old → new and the dataset partition's new status.
 
 How the partition is chosen at run time: a run's partition key is fixed at launch, but a
 commit's id is known only once the upload is staged (it hashes the content, the
