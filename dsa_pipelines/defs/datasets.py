@@ -212,7 +212,40 @@ def overview_metadata(store: Store) -> dict:
         dg.TableColumn("dataset"), dg.TableColumn("description"), dg.TableColumn("branches"),
         dg.TableColumn("tags"), dg.TableColumn("latest version"), dg.TableColumn("rows", "int"),
         dg.TableColumn("last update"), dg.TableColumn("asset")])
-    return {"datasets": dg.MetadataValue.table(records, schema), "dataset count": len(records)}
+    metadata: dict = {"datasets": dg.MetadataValue.table(records, schema), "dataset count": len(records)}
+    for record in records:
+        name = record.data["dataset"]
+        metadata[f"commit graph: {name}"] = dg.MetadataValue.md(commit_graph(store, name))
+    return metadata
 
 
 defs = dg.Definitions(assets=[overview_asset])
+
+
+GRAPH_COMMITS = 40
+
+
+def commit_graph(store: Store, dataset: str, limit: int = GRAPH_COMMITS) -> str:
+    """A dataset's recent commit graph as Markdown holding a Mermaid flowchart.
+
+    Nodes are the last ``limit`` commits of each branch and tag (``v<version> <short id>``
+    and the message), edges go from a commit to its parents (a merge has two), and each
+    branch and tag is a labelled node pointing at its commit. Dagster shows the Mermaid
+    source as a code block; GitHub, GitLab and mermaid.live draw it.
+    """
+    refs = store.branches(dataset) + store.tags(dataset)
+    nodes: dict[str, str] = {}
+    parents: dict[str, tuple[str, ...]] = {}
+    for ref in refs:
+        for entry in store.log(dataset, ref.commit_id, limit=limit):
+            c = entry.commit
+            message = (c.message or "").replace('"', "'")[:40]
+            nodes.setdefault(c.id, f'v{entry.version} {c.short_id}<br/>{message}')
+            parents[c.id] = c.parents
+    lines = ["graph BT"]
+    lines += [f'  c{cid[:12]}["{label}"]' for cid, label in nodes.items()]
+    lines += [f"  c{cid[:12]} --> c{p[:12]}" for cid, ps in parents.items() for p in ps if p in nodes]
+    for i, ref in enumerate(refs):
+        shape = f'r{i}(["{ref.kind} {ref.name}"])' if ref.kind == BRANCH else f'r{i}{{{{"tag {ref.name}"}}}}'
+        lines.append(f"  {shape} -.-> c{ref.commit_id[:12]}")
+    return "```mermaid\n" + "\n".join(lines) + "\n```"

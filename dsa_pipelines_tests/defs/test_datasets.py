@@ -11,7 +11,7 @@ import pytest
 from dagster._core.definitions.definitions_load_context import DefinitionsLoadContext, DefinitionsLoadType
 from dagster._core.definitions.repository_definition.repository_definition import RepositoryLoadData
 
-from dsa_pipelines.defs.datasets import RECONSTRUCTION_KEY, dataset_defs, dataset_key, version_key
+from dsa_pipelines.defs.datasets import RECONSTRUCTION_KEY, dataset_defs, dataset_key, overview_metadata, version_key
 from dsa_pipelines.defs.ingest import IngestConfig, ingest_job, ingest_run_config
 from dsa_pipelines.defs.resources import StoreResource
 from dsa_pipelines.storage import Store
@@ -87,3 +87,23 @@ def test_the_ingest_job_materializes_the_dataset_partition_staged_then_published
         assert (last["version"], last["new_rows"], last["dagster/row_count"]) == ("v1", 4, 4)
         assert list(last)[:6] == ["dataset", "branch", "version", "message", "author", "created_at"]
         assert [c.name for c in last["dagster/column_schema"].columns] == list(people(4).columns)
+
+
+def test_the_overview_lists_every_dataset_with_its_commit_graph(store: Store) -> None:
+    store.create_dataset("customers")
+    one = store.commit("customers", {"people": people(3)}, message='first "export"')
+    store.create_tag("customers", "q3-final")
+    store.create_branch("customers", "fix", "main")
+    two = store.commit("customers", {"people": people(4)}, branch="fix", message="fix")
+    store.create_dataset("empty")
+    meta = overview_metadata(store)
+    rows = {r.data["dataset"]: r.data for r in meta["datasets"].records}
+    assert rows["customers"]["latest version"] == f"v1 ({one.short_id})" and rows["customers"]["rows"] == 3
+    assert "fix → " + two.short_id in rows["customers"]["branches"] and rows["empty"]["rows"] == 0
+    graph = meta["commit graph: customers"].value
+    assert graph.startswith("```mermaid\ngraph BT\n") and graph.endswith("\n```")
+    root = store.resolve("customers", "main~1")
+    assert f'c{one.short_id}["v1 {one.short_id}<br/>first \'export\'"]' in graph  # quotes cannot break the label
+    assert f"c{two.short_id} --> c{one.short_id}" in graph and f"c{one.short_id} --> c{root[:12]}" in graph
+    assert f'(["branch fix"]) -.-> c{two.short_id}' in graph
+    assert '{{"tag q3-final"}} -.-> c' + one.short_id in graph
