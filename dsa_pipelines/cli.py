@@ -98,7 +98,8 @@ def _reflog(store: Store, args: argparse.Namespace) -> None:
 
 
 def _export(store: Store, args: argparse.Namespace) -> None:
-    path = store.export(args.dataset, args.revision, args.path, table=args.table)
+    columns = [c.strip() for c in args.columns.split(",")] if args.columns else None
+    path = store.export(args.dataset, args.revision, args.path, table=args.table, columns=columns, where=args.where)
     print(f"wrote {path}")
 
 
@@ -161,6 +162,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("revision")
     p.add_argument("path")
     p.add_argument("-t", "--table")
+    p.add_argument("-c", "--columns", help="only these columns, comma-separated, in this order")
+    p.add_argument("-w", "--where", help="only rows for which this SQL expression holds, e.g. \"amount > 100\"")
     return parser
 
 

@@ -96,3 +96,12 @@ def test_a_closed_pipe_ends_dsa_quietly(root: Path, tmp_path: Path) -> None:
     err = process.stderr.read().decode()
     assert process.wait(timeout=120) == 141
     assert b"id" in first and "Traceback" not in err and "BrokenPipe" not in err
+
+
+def test_export_with_columns_and_a_filter(root: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    assert main(["commit", "--create", "customers", str(SAMPLES / "customers.csv"), "-t", "customers"]) == 0
+    out = tmp_path / "few.csv"
+    assert main(["export", "customers", "main", str(out), "-c", "customer_id", "-w", "customer_id <= 3"]) == 0
+    assert out.read_text().splitlines() == ['"customer_id"', "1", "2", "3"]
+    assert main(["export", "customers", "main", str(out), "-w", "customer_id IN (SELECT 1)"]) == 2
+    assert "subquery expressions are not allowed" in capsys.readouterr().err

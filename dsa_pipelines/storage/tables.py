@@ -13,6 +13,7 @@ from . import export as exporting
 from .errors import InvalidInput, TableNotFound
 from .models import Commit, TableInfo, TablePage
 from .objects import ObjectStore
+from .row_filter import RowFilter, filter_batches, parse_filter
 from .rows import ManifestCache, read_manifest
 
 EXPORT_BATCH_ROWS = 256 * 1024
@@ -82,12 +83,30 @@ def iter_batches(objects: ObjectStore, manifests: ManifestCache, info: TableInfo
         yield read_manifest(objects, manifest.window(start, batch_rows), info.schema)
 
 
+def _shaped(objects: ObjectStore, manifests: ManifestCache, info: TableInfo, columns: list[str] | None,
+            row_filter: RowFilter | None) -> Iterator[pa.Table]:
+    batches = iter_batches(objects, manifests, info)
+    if row_filter is not None:
+        batches = filter_batches(batches, row_filter)
+    for batch in batches:
+        yield batch.select(columns) if columns is not None else batch
+
+
 def export(objects: ObjectStore, manifests: ManifestCache, commit: Commit, path: str | os.PathLike,
-           table: str | None, fmt: str | None) -> Path:
+           table: str | None, fmt: str | None, columns: Sequence[str] | None = None,
+           where: str | None = None) -> Path:
     """Write a table to CSV/Parquet, or tables to Excel (one sheet each), atomically.
+
+    Args:
+        columns: Only these columns, in this order (each exported table must have them).
+        where: Only the rows for which this SQL expression over the table's columns is true
+            (checked first: see :mod:`.row_filter`).
 
     Returns:
         The written path.
+
+    Raises:
+        InvalidInput: an unknown column, or a filter that is not a plain expression over the table.
     """
     path = Path(path)
     fmt = exporting.format_for(path, fmt)
@@ -95,15 +114,23 @@ def export(objects: ObjectStore, manifests: ManifestCache, commit: Commit, path:
         infos = [pick_table(commit, table)] if table else list(commit.tables.values())
     else:
         infos = [pick_table(commit, table)]
+    if columns is not None and not columns:
+        raise InvalidInput("columns must name at least one column (or be left out for all)")
+    # Every check before anything is written: a bad column or filter leaves no file.
+    plans = [(i, check_columns(i, columns), parse_filter(where, i.schema) if where is not None else None)
+             for i in infos]
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
     try:
         if fmt == "xlsx":
-            sheets = ((i.name, read_page(objects, manifests, i, 0, None, None, False).table) for i in infos)
+            sheets = ((i.name, pa.concat_tables(list(_shaped(objects, manifests, i, names, f))))
+                      for i, names, f in plans)
             exporting.write_excel(sheets, tmp)
         else:
+            info, names, row_filter = plans[0]
+            schema = pa.schema([info.schema.field(n) for n in names]) if names is not None else info.schema
             writer = exporting.write_csv if fmt == "csv" else exporting.write_parquet
-            writer(iter_batches(objects, manifests, infos[0]), infos[0].schema, tmp)
+            writer(_shaped(objects, manifests, info, names, row_filter), schema, tmp)
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
