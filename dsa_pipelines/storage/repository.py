@@ -15,9 +15,13 @@ methods below; those marked *extension point* exist for them: their own catalog 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Mapping, Sequence
+import random
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
@@ -29,18 +33,21 @@ from . import branches, history, tables, writer
 from .catalog import Catalog, feeds
 from .catalog import datasets as dataset_rows
 from .catalog.refs import RefStore
-from .errors import AlreadyExists, InvalidInput, RevisionNotFound
-from .ingest import ingest_table
+from .errors import AlreadyExists, InvalidInput, ObjectCollected, RevisionNotFound
+from .gc_models import FsckReport, GcReport
 from .manifest import Manifest
 from .models import BRANCH, TAG, Commit, CommitResult, Dataset, LogEntry, Ref, ReflogEntry, TableInfo, TablePage
 from .names import validate_dataset_name, validate_ref_name
 from .objects import ObjectStore
-from .readers import SourceTable, open_sources, source_from_frame
 from .rows import ManifestCache
 from .schema_drift import DriftPolicy, SchemaDriftReport, compare_commits
 
+if TYPE_CHECKING:
+    from .readers import SourceTable
+
 Source = str | os.PathLike | pa.Table | object  # object: a pandas DataFrame
 REPORTS = "reports"
+MAX_COLLECTED_RETRIES = 3
 
 
 class Store:
@@ -235,6 +242,8 @@ class Store:
     # ------------------------------------------------------------------ commits
     def _sources(self, sources: Source | Sequence[Source] | Mapping[str, Source], table: str | None,
                  sheets: Sequence[str] | None) -> list[SourceTable]:
+        from .readers import open_sources, source_from_frame  # noqa: PLC0415 — pandas, openpyxl: only to commit
+
         if isinstance(sources, Mapping):
             out: list[SourceTable] = []
             for name, src in sources.items():
@@ -324,18 +333,33 @@ class Store:
                                        "with only branch 'main'", kind="branch", name=branch)
         else:
             branch = validate_ref_name(branch or ds.default_branch, "branch")
-            self.branch(dataset, branch)
+            head = self.branch(dataset, branch).commit_id
+        from . import file_digest  # noqa: PLC0415 — the ingest path loads only when committing
+        from .ingest import ingest_table  # noqa: PLC0415
+
+        digests = file_digest.digests(sources, table)
+        unchanged = file_digest.unchanged(self.get_commit(dataset, head).tables, digests) if digests and ds else []
+        sources = file_digest.remaining_sources(sources, table, [u.info.name for u in unchanged])
         opened = self._sources(sources, table, sheets) if sources is not None else []
-        writer.check_upload_names([s.name for s in opened], remove_tables)
-        upload = writer.Upload(tuple(ingest_table(self.objects, self.catalog, s) for s in opened), replace,
-                               tuple(remove_tables))
+        writer.check_upload_names([s.name for s in opened] + [u.info.name for u in unchanged], remove_tables)
         who = writer.Authorship(author, message, run_id, meta, force, force_reason)
-        if ds is None:
+        for attempt in range(1, MAX_COLLECTED_RETRIES + 1):
+            ingested = [file_digest.with_digest(ingest_table(self.objects, self.catalog, s), digests) for s in opened]
+            upload = writer.Upload(tuple(unchanged + ingested), replace, tuple(remove_tables))
             try:
-                return writer.create_with_commit(self, dataset, create, upload, who, publish=publish)
-            except AlreadyExists:
-                pass  # another writer created it meanwhile: commit onto it like any upload
-        return writer.commit_upload(self, dataset, branch, upload, who, publish=publish, retry_seconds=retry_seconds)
+                if ds is None:
+                    try:
+                        return writer.create_with_commit(self, dataset, create, upload, who, publish=publish)
+                    except AlreadyExists:
+                        ds = self.get_dataset(dataset)  # another writer created it meanwhile: commit onto it
+                return writer.commit_upload(self, dataset, branch, upload, who, publish=publish,
+                                            retry_seconds=retry_seconds)
+            except ObjectCollected:  # GC condemned a pack or manifest this upload reused: store those anew
+                if attempt == MAX_COLLECTED_RETRIES:
+                    raise
+                time.sleep(random.uniform(0.05, 0.2) * attempt)
+                opened = self._sources(sources, table, sheets) if sources is not None else []
+        raise AssertionError("unreachable")
 
     def publish(self, dataset: str, branch: str, commit_id: str, *, expected: str | None = None,
                 actor: str = "", reason: str = "publish", force: bool = False) -> Ref:
@@ -505,3 +529,80 @@ class Store:
     def reports_root(self) -> Path:
         """*Extension point*: the folder holding every stored report (served by ``dsa_pipelines.reports_server``)."""
         return self.objects.path(REPORTS, "00").parent.parent
+
+    # ------------------------- garbage collection, integrity, lifecycle (gc.py, fsck.py, lifecycle.py)
+    def gc(self, *, dry_run: bool = False, grace: timedelta = timedelta(hours=1),
+           reflog_retention: timedelta = timedelta(days=30),
+           progress: Callable[[str], None] | None = None) -> GcReport:
+        """Remove what no ref, recent reflog entry, young commit or sample record can reach; compact packs.
+
+        Safe while others read, write and collect (see :mod:`.gc` and ``docs/gc.md``).
+
+        Args:
+            dry_run: Only report what would be removed.
+            grace: Nothing younger than this is removed (in-flight uploads survive).
+            reflog_retention: Reflog entries and soft-deleted datasets younger than this are kept.
+            progress: Told about each phase (e.g. a logger's ``info``).
+
+        Returns:
+            A GcReport.
+        """
+        from .gc import collect  # noqa: PLC0415 — gc imports lifecycle/compaction, loaded on use
+
+        return collect(self, dry_run=dry_run, grace=grace, reflog_retention=reflog_retention, progress=progress)
+
+    def fsck(self, *, deep: bool = False) -> FsckReport:
+        """Check every ref, commit, manifest, range and object; ``deep`` also recomputes row hashes and
+        content ids (see :mod:`.fsck`).
+
+        Returns:
+            FsckReport(ok, problems, counts).
+        """
+        from .fsck import fsck  # noqa: PLC0415
+
+        return fsck(self, deep=deep)
+
+    def delete_dataset(self, name: str, *, actor: str, reason: str) -> None:
+        """Soft-delete a dataset: hidden, reads and writes refused, recorded with who and why.
+
+        Raises:
+            DatasetNotFound, DatasetDeleted (already deleted), InvalidInput (no reason).
+        """
+        from .lifecycle import delete_dataset  # noqa: PLC0415
+
+        delete_dataset(self.catalog, name, actor=actor, reason=reason)
+
+    def restore_dataset(self, name: str, *, actor: str = "") -> Dataset:
+        """Undo a soft delete (until the dataset is purged).
+
+        Raises:
+            DatasetNotFound (never existed or purged), InvalidInput (not deleted).
+        """
+        from .lifecycle import restore_dataset  # noqa: PLC0415
+
+        restore_dataset(self.catalog, name, actor=actor)
+        return self.get_dataset(name)
+
+    def purge_dataset(self, name: str, *, actor: str = "", reason: str = "purge") -> None:
+        """Remove a soft-deleted dataset for good (its objects become garbage for the next gc; rows
+        shared with other datasets stay).
+
+        Raises:
+            DatasetNotFound, InvalidInput (not soft-deleted first).
+        """
+        from .lifecycle import purge_catalog  # noqa: PLC0415
+
+        purge_catalog(self.catalog, name, actor=actor, reason=reason)
+
+    # ------------------------------------------------------- key index (storage/key_index.py)
+    def live_index_runs(self) -> list[str]:
+        """Object ids of the live key index runs (roots for garbage collection; see :mod:`.key_index`)."""
+        from .key_index import live_run_ids  # noqa: PLC0415
+
+        return live_run_ids(self.catalog)
+
+    def compact_key_index(self) -> int:
+        """Merge each schema's key index runs into one (maintenance); returns the number of merges."""
+        from .key_index import compact_all  # noqa: PLC0415
+
+        return compact_all(self.objects, self.catalog)

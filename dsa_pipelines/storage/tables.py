@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
@@ -13,8 +14,10 @@ from . import export as exporting
 from .errors import InvalidInput, TableNotFound
 from .models import Commit, TableInfo, TablePage
 from .objects import ObjectStore
-from .row_filter import RowFilter, filter_batches, parse_filter
 from .rows import ManifestCache, read_manifest
+
+if TYPE_CHECKING:
+    from .row_filter import RowFilter
 
 EXPORT_BATCH_ROWS = 256 * 1024
 
@@ -87,6 +90,8 @@ def _shaped(objects: ObjectStore, manifests: ManifestCache, info: TableInfo, col
             row_filter: RowFilter | None) -> Iterator[pa.Table]:
     batches = iter_batches(objects, manifests, info)
     if row_filter is not None:
+        from .row_filter import filter_batches  # noqa: PLC0415 — DuckDB loads only for a filtered export
+
         batches = filter_batches(batches, row_filter)
     for batch in batches:
         yield batch.select(columns) if columns is not None else batch
@@ -116,6 +121,8 @@ def export(objects: ObjectStore, manifests: ManifestCache, commit: Commit, path:
         infos = [pick_table(commit, table)]
     if columns is not None and not columns:
         raise InvalidInput("columns must name at least one column (or be left out for all)")
+    if where is not None:
+        from .row_filter import parse_filter  # noqa: PLC0415 — DuckDB loads only for a filtered export
     # Every check before anything is written: a bad column or filter leaves no file.
     plans = [(i, check_columns(i, columns), parse_filter(where, i.schema) if where is not None else None)
              for i in infos]
