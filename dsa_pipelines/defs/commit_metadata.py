@@ -101,6 +101,13 @@ def _rows_table(rows: list[TableRows]) -> str:
     return "\n".join(lines)
 
 
+def null_rate(commit: Commit) -> float:
+    """The share of null cells over every table of the commit (0 for an empty commit)."""
+    cells = sum(t.row_count * len(t.schema) for t in commit.tables.values())
+    nulls = sum(c.nulls for t in commit.tables.values() for c in t.columns)
+    return round(nulls / cells, 6) if cells else 0.0
+
+
 def commit_metadata(commit: Commit, branch: str, status: str, result: CommitResult | None = None, *,
                     parent: Commit | None = None, version: int | None = None) -> dict:
     """Metadata of a commit partition (of ``commit`` and of ``datasets/<name>``), leading with
@@ -129,6 +136,7 @@ def commit_metadata(commit: Commit, branch: str, status: str, result: CommitResu
         "dagster/row_count": commit.row_count,
         "new_rows": sum(r.new_rows for r in rows),
         "reused_rows": sum(r.reused_rows for r in rows if r.state != "kept from parent"),
+        "null_rate": null_rate(commit),
     }
     if len(commit.tables) == 1:
         metadata["dagster/column_schema"] = table_schema(next(iter(commit.tables.values())))

@@ -21,6 +21,7 @@ reloads it automatically when a dataset appears). See docs/ui.md.
 from __future__ import annotations
 
 import json
+import re
 import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -36,6 +37,7 @@ from dsa_pipelines.storage import BRANCH, Commit, CommitResult, Dataset, Store
 GROUP = "datasets"
 DATASETS = dg.AssetKey("datasets")
 RECONSTRUCTION_KEY = "dsa/datasets"
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _TAG_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-")
 
 overview_asset = dg.AssetSpec(
@@ -77,8 +79,9 @@ def dataset_spec(ds: Dataset) -> dg.AssetSpec:
     """The asset of one dataset (its tags become Dagster tags where Dagster's tag rules allow)."""
     tags = {"dsa/dataset": ds.name} if _tag_ok(ds.name) else {}
     tags.update({t: "" for t in ds.tags if _tag_ok(t)})
+    owners = [ds.created_by] if _EMAIL.match(ds.created_by or "") else []
     return dg.AssetSpec(
-        dataset_key(ds.name), group_name=GROUP, partitions_def=dataset_partitions(ds.name), tags=tags,
+        dataset_key(ds.name), group_name=GROUP, partitions_def=dataset_partitions(ds.name), tags=tags, owners=owners,
         kinds={"parquet"},
         description=(ds.description or f"Dataset {ds.name}")
         + " — one partition per commit, keyed `v<version>-<short id>`.",

@@ -31,7 +31,8 @@ def _specs(defs: dg.Definitions) -> dict[dg.AssetKey, dg.AssetSpec]:
 
 
 def test_each_dataset_is_an_asset_whose_partitions_are_its_commits(store: Store) -> None:
-    store.create_dataset("customers", description="CRM export", tags=["crm", "not a dagster tag!"])
+    store.create_dataset("customers", description="CRM export", tags=["crm", "not a dagster tag!"],
+                         created_by="ana@example.org")
     store.create_dataset("sales.eu")
     defs = dataset_defs(DefinitionsLoadContext(DefinitionsLoadType.INITIALIZATION))
     specs = _specs(defs)
@@ -41,7 +42,8 @@ def test_each_dataset_is_an_asset_whose_partitions_are_its_commits(store: Store)
     assert customers.tags == {"dsa/dataset": "customers", "crm": "", "dagster/kind/parquet": ""}  # bad tag: metadata
     assert customers.metadata["tags"] == "crm, not a dagster tag!"
     assert customers.partitions_def == dg.DynamicPartitionsDefinition(name="dataset:customers")
-    assert customers.group_name == "datasets"
+    assert customers.group_name == "datasets" and customers.owners == ["ana@example.org"]
+    assert _specs(defs)[dataset_key("sales.eu")].owners == []  # no e-mail address: no owner
 
 
 def test_run_workers_rebuild_the_same_assets_without_reading_the_catalog(
@@ -85,6 +87,8 @@ def test_the_ingest_job_materializes_the_dataset_partition_staged_then_published
         first, last = ({k: getattr(v, "value", v) for k, v in e.metadata.items()} for e in events)
         assert (first["status"], last["status"]) == ("staged", "published")
         assert (last["version"], last["new_rows"], last["dagster/row_count"]) == ("v1", 4, 4)
+        frame = people(4)
+        assert last["null_rate"] == pytest.approx(frame.isna().sum().sum() / frame.size)
         assert list(last)[:6] == ["dataset", "branch", "version", "message", "author", "created_at"]
         assert [c.name for c in last["dagster/column_schema"].columns] == list(people(4).columns)
 
