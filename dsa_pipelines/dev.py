@@ -115,7 +115,13 @@ def run(host: str, port: int) -> int:
     parent = os.getppid()
     store = Store.open()
     reports_root = store.reports_root()
-    server, thread = serve(reports_root)
+    try:
+        server, thread = serve(reports_root)
+    except OSError as e:
+        store.close()
+        print(f"dev: the reports server cannot listen on 127.0.0.1:{config.reports_port} ({e.strerror}); "
+              "stop what uses that port or set DSA_REPORTS_PORT", file=sys.stderr)
+        return 2
     print(f"reports: {config.reports_url} (serving {reports_root})", flush=True)
     previous = {s: signal.signal(s, _on_signal) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
     process = subprocess.Popen([str(Path(sys.executable).parent / "dagster"), "dev", "-h", host, "-p", str(port),
