@@ -105,7 +105,8 @@ def _reflog(store: Store, args: argparse.Namespace) -> None:
 
 def _export(store: Store, args: argparse.Namespace) -> None:
     columns = [c.strip() for c in args.columns.split(",")] if args.columns else None
-    path = store.export(args.dataset, args.revision, args.path, table=args.table, columns=columns, where=args.where)
+    path = store.export(args.dataset, args.revision, args.path, table=args.table, columns=columns, where=args.where,
+                        compression=args.compression)
     print(f"wrote {path}")
 
 
@@ -213,6 +214,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-t", "--table")
     p.add_argument("-c", "--columns", help="only these columns, comma-separated, in this order")
     p.add_argument("-w", "--where", help="only rows for which this SQL expression holds, e.g. \"amount > 100\"")
+    p.add_argument("--compression", help="CSV: gzip or zstd; Parquet: zstd (default), snappy, gzip, lz4, brotli, none")
     p = cmd("gc", _gc, "remove unreachable commits and objects, compact sparse packs")
     p.add_argument("--dry-run", action="store_true", help="only report what would be removed")
     p.add_argument("--grace", type=duration, default=timedelta(hours=1), help="keep anything younger (default 1h)")

@@ -222,7 +222,8 @@ class Store:
 
     def export(self, dataset: str, revision: str | None, path: str | os.PathLike, *, table: str | None = None,
                format: str | None = None,  # noqa: A002 — mirrors the user-facing option name
-               columns: Sequence[str] | None = None, where: str | None = None) -> Path:
+               columns: Sequence[str] | None = None, where: str | None = None,
+               compression: str | None = None) -> Path:
         """Export a table to CSV/Parquet, or the whole commit to Excel (one sheet per table).
 
         CSV and Excel exports neutralise cells a spreadsheet would run as formulas.
@@ -232,12 +233,14 @@ class Store:
             where: Only the rows for which this SQL expression over the table's columns holds,
                 e.g. ``"amount > 100 AND country = 'FR'"`` (one expression: no statements,
                 subqueries or file access; checked before anything is written).
+            compression: CSV ``gzip`` or ``zstd`` (default none); Parquet ``zstd`` (default),
+                ``snappy``, ``gzip``, ``lz4``, ``brotli`` or ``none``.
 
         Returns:
             The written path.
         """
         return tables.export(self.objects, self.manifests, self.get_commit(dataset, revision), path, table, format,
-                             columns, where)
+                             columns, where, compression)
 
     # ------------------------------------------------------------------ commits
     def _sources(self, sources: Source | Sequence[Source] | Mapping[str, Source], table: str | None,

@@ -99,22 +99,25 @@ def _shaped(objects: ObjectStore, manifests: ManifestCache, info: TableInfo, col
 
 def export(objects: ObjectStore, manifests: ManifestCache, commit: Commit, path: str | os.PathLike,
            table: str | None, fmt: str | None, columns: Sequence[str] | None = None,
-           where: str | None = None) -> Path:
+           where: str | None = None, compression: str | None = None) -> Path:
     """Write a table to CSV/Parquet, or tables to Excel (one sheet each), atomically.
 
     Args:
         columns: Only these columns, in this order (each exported table must have them).
         where: Only the rows for which this SQL expression over the table's columns is true
             (checked first: see :mod:`.row_filter`).
+        compression: CSV ``gzip`` / ``zstd`` (default none), Parquet codec (default ``zstd``).
 
     Returns:
         The written path.
 
     Raises:
-        InvalidInput: an unknown column, or a filter that is not a plain expression over the table.
+        InvalidInput: an unknown column, a filter that is not a plain expression over the table,
+            or a compression the format does not offer.
     """
     path = Path(path)
     fmt = exporting.format_for(path, fmt)
+    compression = exporting.check_compression(fmt, exporting.compression_for(path, compression))
     if fmt == "xlsx":
         infos = [pick_table(commit, table)] if table else list(commit.tables.values())
     else:
@@ -137,7 +140,7 @@ def export(objects: ObjectStore, manifests: ManifestCache, commit: Commit, path:
             info, names, row_filter = plans[0]
             schema = pa.schema([info.schema.field(n) for n in names]) if names is not None else info.schema
             writer = exporting.write_csv if fmt == "csv" else exporting.write_parquet
-            writer(_shaped(objects, manifests, info, names, row_filter), schema, tmp)
+            writer(_shaped(objects, manifests, info, names, row_filter), schema, tmp, compression)
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)

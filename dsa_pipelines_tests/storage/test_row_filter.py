@@ -81,3 +81,28 @@ def test_the_filter_runs_without_file_access() -> None:
     batch = pa.table({"id": [1, 2, 3], "country": ["FR", None, "de"], "amount": [1.0, 2.0, 3.0]}, schema=SCHEMA)
     [kept] = list(filter_batches([batch], row_filter))
     assert kept.column("id").to_pylist() == [1] and kept.schema == SCHEMA
+
+
+@pytest.mark.parametrize(("name", "compression", "opener"), [
+    ("o.csv.gz", None, lambda p: pacsv.read_csv(pa.CompressedInputStream(pa.OSFile(str(p)), "gzip"))),
+    ("o.csv.zst", "zstd", lambda p: pacsv.read_csv(pa.CompressedInputStream(pa.OSFile(str(p)), "zstd"))),
+    ("o.csv", None, lambda p: pacsv.read_csv(p)),
+    ("o.parquet", "snappy", lambda p: pq.read_table(p)),
+    ("o.parquet", None, lambda p: pq.read_table(p)),
+])
+def test_compressed_exports(store: Store, tmp_path: Path, name: str, compression: str | None, opener) -> None:  # noqa: ANN001
+    store.commit("shop", {"orders": _orders()}, create_dataset=True)
+    path = store.export("shop", "main", tmp_path / name, compression=compression, where="id <= 10")
+    assert opener(path).num_rows == 10
+    if name.endswith(".parquet"):
+        expected = (compression or "zstd").upper()
+        assert pq.ParquetFile(path).metadata.row_group(0).column(0).compression == expected
+
+
+@pytest.mark.parametrize(("name", "compression"), [("o.csv", "snappy"), ("o.xlsx", "gzip"), ("o.parquet", "rar")])
+def test_a_codec_the_format_does_not_offer_is_refused(store: Store, tmp_path: Path, name: str,
+                                                      compression: str) -> None:
+    store.commit("shop", {"orders": _orders()}, create_dataset=True)
+    with pytest.raises(InvalidInput, match="cannot compress"):
+        store.export("shop", "main", tmp_path / "exports" / name, compression=compression)
+    assert not (tmp_path / "exports").exists()
