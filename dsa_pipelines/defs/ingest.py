@@ -127,13 +127,13 @@ def stage_upload(context: dg.OpExecutionContext, config: IngestConfig, store: St
 
 
 @dg.op
-def audit_commit(staged: dict, store: StoreResource):  # noqa: ANN201
+def audit_commit(context: dg.OpExecutionContext, staged: dict, store: StoreResource):  # noqa: ANN201
     """Audit: schema drift and expectations on the staged commit; fails if a blocking check failed."""
     opened = store.open()
     audits = [drift_audit(opened, staged["dataset"], staged["commit_id"]),
               expectations_audit(opened, staged["dataset"], staged["commit_id"])]
     for audit in audits:
-        yield audit.evaluation(staged["partition"])
+        yield audit.evaluation(staged["partition"], context.instance)
     blocking = [a for a in audits if a.blocks]
     if blocking:
         head = opened.get_ref(staged["dataset"], staged["branch"])

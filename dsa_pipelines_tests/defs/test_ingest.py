@@ -110,6 +110,11 @@ def test_passing_audits_publish_and_report(harness: Harness) -> None:
     assert checks[DRIFT_CHECK].passed and checks[DRIFT_CHECK].partition == key
     assert "First data" in checks[DRIFT_CHECK].metadata["drift report"].value
     assert checks[EXPECTATIONS_CHECK].passed and checks[EXPECTATIONS_CHECK].metadata["evaluated"].value == 1
+    # Each result targets the partition's commit materialization: the UI counts it as current.
+    infos = harness.instance.event_log_storage.get_asset_check_partition_info(
+        [dg.AssetCheckKey(dg.AssetKey("commit"), name) for name in (DRIFT_CHECK, EXPECTATIONS_CHECK)],
+        partition_keys=[key])
+    assert len(infos) == 2 and all(i.is_current and i.latest_target_materialization_storage_id for i in infos)
     published = result.output_for_node("publish_commit")
     assert published is None
     reflog = harness.store.reflog("customers", "main")
