@@ -62,6 +62,11 @@ class Audit:
             description=self.description, metadata=self.metadata, blocking=True, partition=partition,
             target_materialization_data=latest_materialization(instance, partition) if instance else None)
 
+    def result(self) -> dg.AssetCheckResult:
+        """As the result of an executed asset check."""
+        return dg.AssetCheckResult(passed=self.passed, severity=self.severity, description=self.description,
+                                   metadata=self.metadata)
+
 
 def latest_materialization(instance: dg.DagsterInstance,
                            partition: str) -> AssetCheckEvaluationTargetMaterializationData | None:
@@ -72,11 +77,6 @@ def latest_materialization(instance: dg.DagsterInstance,
         return None
     return AssetCheckEvaluationTargetMaterializationData(storage_id=records[0].storage_id,
                                                          run_id=records[0].run_id, timestamp=records[0].timestamp)
-
-    def result(self) -> dg.AssetCheckResult:
-        """As the result of an executed asset check."""
-        return dg.AssetCheckResult(passed=self.passed, severity=self.severity, description=self.description,
-                                   metadata=self.metadata)
 
 
 def drift_audit(store: Store, dataset: str, commit_id: str) -> Audit:
