@@ -28,8 +28,10 @@ from .errors import (
     NotFound,
     ObjectCollected,
     RefConflict,
+    ResourceLimit,
     RevisionNotFound,
     SchemaDriftRejected,
+    StorageFull,
     TableNotFound,
 )
 from .gc_models import FsckProblem, FsckReport, GcReport
@@ -58,6 +60,8 @@ __all__ = [
     "Commit",
     "CommitResult",
     "CorruptObject",
+    "ResourceLimit",
+    "StorageFull",
     "Dataset",
     "DatasetDeleted",
     "DatasetNotFound",

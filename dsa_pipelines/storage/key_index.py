@@ -22,10 +22,10 @@ probe takes either entry — both are the same row. Format: ``docs/key-index.md`
 
 from __future__ import annotations
 
+import logging
 import math
 
 import numpy as np
-import pyarrow.parquet as pq
 import sqlalchemy as sa
 
 from . import key_runs
@@ -33,9 +33,20 @@ from .catalog import Catalog
 from .catalog import key_index as sql
 from .catalog.key_index import RunInfo
 from .errors import CorruptObject
-from .hashing import KEY_COLUMNS
 from .key_runs import KeyRun
 from .objects import ObjectStore
+from .rows import read_pack_keys
+
+_log = logging.getLogger(__name__)
+_reported: set[str] = set()  # damaged packs already logged by this process
+
+
+def _report_damage(pack_id: str, error: CorruptObject) -> None:
+    """Log a damaged pack once per process (a missing one may just have been collected)."""
+    where = error.fields.get("path") or pack_id
+    if where not in _reported:
+        _reported.add(where)
+        _log.warning("dedup leaves out a damaged row pack; its rows are stored again: %s", error)
 
 __all__ = ["KeyIndex", "RunInfo", "compact", "compact_all", "forget_packs", "live_run_ids", "live_runs",
            "register_runs", "store_runs"]
@@ -63,16 +74,18 @@ def live_run_ids(catalog: Catalog) -> list[str]:
         return sql.live_run_ids(conn)
 
 
-def forget_packs(conn: sa.Connection, pack_ids: list[str]) -> int:
+def forget_packs(conn: sa.Connection, pack_ids: list[str]) -> list[str]:
     """Drop every live run that covers one of ``pack_ids`` (before those packs are deleted).
 
     The other packs those runs covered are indexed again, from their own key columns, by
     the next probe of their schema. Runs in the caller's write transaction.
 
     Returns:
-        The number of runs dropped.
+        The ids of the runs dropped (garbage now: GC may delete their objects).
     """
-    return sql.drop_runs(conn, sql.runs_covering(conn, pack_ids))
+    runs = sql.runs_covering(conn, pack_ids)
+    sql.drop_runs(conn, runs)
+    return runs
 
 
 def store_runs(objects: ObjectStore, runs: list[KeyRun]) -> list[tuple[RunInfo, KeyRun]]:
@@ -94,12 +107,12 @@ def register_runs(conn: sa.Connection, schema_fp: str, stored: list[tuple[RunInf
 
 
 def _index_pack(objects: ObjectStore, pack_id: str) -> KeyRun:
-    """A run of one pack's keys, read from the pack's own key columns."""
-    path = objects.path("packs", pack_id)
-    try:
-        keys = pq.read_table(path, columns=list(KEY_COLUMNS))
-    except (OSError, ValueError) as e:
-        raise CorruptObject(f"row pack {pack_id} cannot be read to index its keys: {e}", object_id=pack_id) from e
+    """A run of one pack's keys, read from the pack's own key columns (checked against its id).
+
+    Raises:
+        CorruptObject: the pack is missing or damaged.
+    """
+    keys = read_pack_keys(objects, pack_id)
     n = keys.num_rows
     return KeyRun.from_unsorted((pack_id,), keys.column(0).to_numpy(), keys.column(1).to_numpy(),
                                 np.zeros(n, np.uint16), np.arange(n, dtype=np.int64))
@@ -109,7 +122,12 @@ def _backfill(objects: ObjectStore, catalog: Catalog, schema_fp: str) -> None:
     with catalog.read() as conn:
         uncovered = sql.uncovered_packs(conn, schema_fp)
     for pack_id in uncovered:
-        stored = store_runs(objects, [_index_pack(objects, pack_id)])
+        try:
+            run = _index_pack(objects, pack_id)
+        except CorruptObject as e:  # damage must not block writes: the pack is left out; fsck/GC deal with it
+            _report_damage(pack_id, e)
+            continue
+        stored = store_runs(objects, [run])
         with catalog.write() as conn:
             register_runs(conn, schema_fp, stored)
 
@@ -127,6 +145,8 @@ class KeyIndex:
         self.runs = runs
         self.slots: dict[str, int] = {}
         self._opened: dict[str, KeyRun] = {}
+        self._usable: dict[str, bool] = {}
+        self.skipped: list[str] = []  # damaged packs whose rows this upload stores anew
 
     @classmethod
     def load(cls, objects: ObjectStore, catalog: Catalog, schema_fp: str) -> KeyIndex:
@@ -181,6 +201,13 @@ class KeyIndex:
             if not len(idx):
                 continue
             distinct, inverse = np.unique(ords, return_inverse=True)
+            usable = np.array([self._check(run.packs[o]) for o in distinct.tolist()], dtype=bool)
+            if not usable.all():  # rows of a damaged pack are not reused: the upload stores them anew
+                keep = usable[inverse.reshape(-1)]
+                idx, ords, where = idx[keep], ords[keep], where[keep]
+                if not len(idx):
+                    continue
+                distinct, inverse = np.unique(ords, return_inverse=True)
             slots = np.array([self.slots.setdefault(run.packs[o], len(self.slots)) for o in distinct.tolist()],
                              dtype=np.int64)
             found[sub[idx]] = True
@@ -188,6 +215,19 @@ class KeyIndex:
             pos[sub[idx]] = where
         hit = np.flatnonzero(found)
         return hit, slot[hit], pos[hit]
+
+    def _check(self, pack_id: str) -> bool:
+        """Whether a pack may be reused: its bytes match its id (hashed once per process, see
+        :meth:`.ObjectStore.verified_path`), so a new commit never points at damaged rows."""
+        if pack_id not in self._usable:
+            try:
+                self.objects.verified_path("packs", pack_id)
+                self._usable[pack_id] = True
+            except CorruptObject as e:
+                self._usable[pack_id] = False
+                self.skipped.append(pack_id)
+                _report_damage(pack_id, e)
+        return self._usable[pack_id]
 
     def _run(self, run_id: str) -> KeyRun:
         if run_id not in self._opened:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import unicodedata
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -12,6 +13,7 @@ import pyarrow as pa
 
 from . import export as exporting
 from .errors import InvalidInput, TableNotFound
+from .integrity import ReadContext
 from .models import Commit, TableInfo, TablePage
 from .objects import ObjectStore
 from .rows import ManifestCache, read_manifest
@@ -49,6 +51,7 @@ def check_columns(info: TableInfo, columns: Sequence[str] | None) -> list[str] |
     """
     if columns is None:
         return None
+    columns = [c if c in info.schema.names else unicodedata.normalize("NFC", c) for c in columns]
     missing = [c for c in columns if c not in info.schema.names]
     if missing:
         raise InvalidInput(f"table {info.name!r} has no column(s) {missing}; it has {info.schema.names}",
@@ -57,38 +60,43 @@ def check_columns(info: TableInfo, columns: Sequence[str] | None) -> list[str] |
 
 
 def read_page(objects: ObjectStore, manifests: ManifestCache, info: TableInfo, offset: int, limit: int | None,
-              columns: Sequence[str] | None, with_keys: bool) -> TablePage:
-    """Rows ``offset .. offset+limit-1`` of a table in upload order."""
+              columns: Sequence[str] | None, with_keys: bool, context: ReadContext | None = None) -> TablePage:
+    """Rows ``offset .. offset+limit-1`` of a table in upload order.
+
+    Raises:
+        CorruptObject: a manifest or pack is missing or damaged (naming ``context``), never wrong rows.
+    """
     if offset < 0 or (limit is not None and limit < 0):
         raise InvalidInput(f"offset and limit must not be negative (got {offset}, {limit})")
     names = check_columns(info, columns)
-    manifest = manifests.get(info.manifest_id).window(offset, limit)
-    return TablePage(read_manifest(objects, manifest, info.schema, names, with_keys), offset, info.row_count)
+    manifest = manifests.get(info.manifest_id, context).window(offset, limit)
+    rows = read_manifest(objects, manifest, info.schema, names, with_keys, context=context)
+    return TablePage(rows, offset, info.row_count)
 
 
 def read_rows(objects: ObjectStore, manifests: ManifestCache, info: TableInfo, row_ids: np.ndarray,
-              columns: Sequence[str] | None = None) -> pa.Table:
+              columns: Sequence[str] | None = None, context: ReadContext | None = None) -> pa.Table:
     """Some rows of a table, by logical row id, in the order given.
 
     Raises:
         InvalidInput: a row id is outside the table, or a column is unknown.
     """
     names = check_columns(info, columns)
-    manifest = manifests.get(info.manifest_id).select(np.asarray(row_ids, dtype=np.int64))
-    return read_manifest(objects, manifest, info.schema, names)
+    manifest = manifests.get(info.manifest_id, context).select(np.asarray(row_ids, dtype=np.int64))
+    return read_manifest(objects, manifest, info.schema, names, context=context)
 
 
 def iter_batches(objects: ObjectStore, manifests: ManifestCache, info: TableInfo,
-                 batch_rows: int = EXPORT_BATCH_ROWS) -> Iterator[pa.Table]:
+                 batch_rows: int = EXPORT_BATCH_ROWS, context: ReadContext | None = None) -> Iterator[pa.Table]:
     """A table's rows as a stream of Arrow tables (bounded memory)."""
-    manifest = manifests.get(info.manifest_id)
+    manifest = manifests.get(info.manifest_id, context)
     for start in range(0, max(manifest.row_count, 1), batch_rows):
-        yield read_manifest(objects, manifest.window(start, batch_rows), info.schema)
+        yield read_manifest(objects, manifest.window(start, batch_rows), info.schema, context=context)
 
 
 def _shaped(objects: ObjectStore, manifests: ManifestCache, info: TableInfo, columns: list[str] | None,
-            row_filter: RowFilter | None) -> Iterator[pa.Table]:
-    batches = iter_batches(objects, manifests, info)
+            row_filter: RowFilter | None, context: ReadContext) -> Iterator[pa.Table]:
+    batches = iter_batches(objects, manifests, info, context=context)
     if row_filter is not None:
         from .row_filter import filter_batches  # noqa: PLC0415 — DuckDB loads only for a filtered export
 
@@ -133,14 +141,16 @@ def export(objects: ObjectStore, manifests: ManifestCache, commit: Commit, path:
     tmp = path.with_name(f".{path.name}.tmp")
     try:
         if fmt == "xlsx":
-            sheets = ((i.name, pa.concat_tables(list(_shaped(objects, manifests, i, names, f))))
+            sheets = ((i.name, pa.concat_tables(list(_shaped(objects, manifests, i, names, f,
+                                                             ReadContext(commit.dataset, commit.id, i.name)))))
                       for i, names, f in plans)
             exporting.write_excel(sheets, tmp)
         else:
             info, names, row_filter = plans[0]
             schema = pa.schema([info.schema.field(n) for n in names]) if names is not None else info.schema
             writer = exporting.write_csv if fmt == "csv" else exporting.write_parquet
-            writer(_shaped(objects, manifests, info, names, row_filter), schema, tmp, compression)
+            context = ReadContext(commit.dataset, commit.id, info.name)
+            writer(_shaped(objects, manifests, info, names, row_filter, context), schema, tmp, compression)
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)

@@ -96,7 +96,7 @@ def test_forgetting_a_pack_drops_its_runs_and_its_neighbours_are_indexed_again(s
     all_packs, _ = _covered(store)
     victim = min(all_packs)
     with store.catalog.write() as c:
-        assert key_index.forget_packs(c, [victim]) >= 1
+        assert len(key_index.forget_packs(c, [victim])) >= 1
     _, covered = _covered(store)
     assert victim not in covered
     res = store.commit("k", _frame(0, 40), table="t")
