@@ -1,7 +1,7 @@
 """The landing folder: drop a file into ``data/landing/<dataset>/`` and it is ingested.
 
 Two sensors share the folder (both on by default, every ``$DSA_LANDING_INTERVAL_SECONDS``,
-default 10 s; the folder is ``$DSA_LANDING_DIR``, default ``data/landing``):
+default 3 s; the folder is ``$DSA_LANDING_DIR``, default ``data/landing``):
 
 - ``landing_sensor`` takes files whose size and mtime did not change since its previous
   tick, moves each to ``.processing/`` and requests one ``ingest`` run for it;

@@ -234,15 +234,26 @@ class Store:
         return tables.iter_batches(self.objects, self.manifests, info, batch_rows, context)
 
     def export(self, dataset: str, revision: str | None, path: str | os.PathLike, *, table: str | None = None,
-               format: str | None = None) -> Path:  # noqa: A002 — mirrors the user-facing option name
+               format: str | None = None,  # noqa: A002 — mirrors the user-facing option name
+               columns: Sequence[str] | None = None, where: str | None = None,
+               compression: str | None = None) -> Path:
         """Export a table to CSV/Parquet, or the whole commit to Excel (one sheet per table).
 
         CSV and Excel exports neutralise cells a spreadsheet would run as formulas.
 
+        Args:
+            columns: Only these columns, in this order.
+            where: Only the rows for which this SQL expression over the table's columns holds,
+                e.g. ``"amount > 100 AND country = 'FR'"`` (one expression: no statements,
+                subqueries or file access; checked before anything is written).
+            compression: CSV ``gzip`` or ``zstd`` (default none); Parquet ``zstd`` (default),
+                ``snappy``, ``gzip``, ``lz4``, ``brotli`` or ``none``.
+
         Returns:
             The written path.
         """
-        return tables.export(self.objects, self.manifests, self.get_commit(dataset, revision), path, table, format)
+        return tables.export(self.objects, self.manifests, self.get_commit(dataset, revision), path, table, format,
+                             columns, where, compression)
 
     # ------------------------------------------------------------------ commits
     def _sources(self, sources: Source | Sequence[Source] | Mapping[str, Source], table: str | None,
@@ -542,6 +553,10 @@ class Store:
     def has_report(self, object_id: str, suffix: str = ".parquet") -> bool:
         """*Extension point*: whether a report is stored."""
         return self.objects.exists(REPORTS, object_id, suffix)
+
+    def reports_root(self) -> Path:
+        """*Extension point*: the folder holding every stored report (served by ``dsa_pipelines.reports_server``)."""
+        return self.objects.path(REPORTS, "00").parent.parent
 
     # ------------------------- garbage collection, integrity, lifecycle (gc.py, fsck.py, lifecycle.py)
     def gc(self, *, dry_run: bool = False, grace: timedelta = timedelta(hours=1),
