@@ -46,11 +46,20 @@ from dsa_pipelines.defs.datasets import commit_events
 from dsa_pipelines.defs.failures import failure, store_errors
 from dsa_pipelines.defs.partitions import partition_key
 from dsa_pipelines.defs.resources import StoreResource
-from dsa_pipelines.storage import DsaError, InvalidFile, NewDataset, RefConflict
+from dsa_pipelines.storage import DsaError, InvalidFile, KnownDigest, NewDataset, RefConflict
 
 BRANCH_TAG = "dsa/branch"
 COMMIT_TAG = "dsa/commit"
 STATUS_TAG = "dsa/status"
+
+
+class FileDigestConfig(dg.Config):
+    """A file's SHA-256 with the stat it was taken at."""
+
+    path: str = Field(description="The file, as in paths.")
+    sha256: str = Field(description="Hex SHA-256 of its bytes.")
+    size: int = Field(description="Its size in bytes then.")
+    mtime_ns: int = Field(description="Its modification time (ns since the epoch) then.")
 
 
 class IngestConfig(dg.Config):
@@ -74,6 +83,10 @@ class IngestConfig(dg.Config):
                                             description="Create the dataset (with dataset_description) if it "
                                                         "does not exist.")
     dataset_description: str = Field(default="", description="Description of a dataset created by this run.")
+    file_digests: list[FileDigestConfig] = Field(
+        default_factory=list, description="SHA-256 of files the caller hashed already (the landing sensor does, to "
+                                          "name its run): spares the upload one read. Used only while a file's size "
+                                          "and mtime still match; leave empty when launching by hand.")
 
 
 def ingest_run_tags(dataset: str, branch: str = "main") -> dict[str, str]:
@@ -108,7 +121,8 @@ def stage_upload(context: dg.OpExecutionContext, config: IngestConfig, store: St
             message=config.message or f"ingest {', '.join(Path(p).name for p in config.paths)}",
             author=config.author, table=config.table, sheets=config.sheets or None, replace=config.replace,
             publish=False, run_id=context.run_id, meta={"source_files": [Path(p).name for p in config.paths]},
-            create_dataset=new_dataset(config) or False)
+            create_dataset=new_dataset(config) or False,
+            known_digests={d.path: KnownDigest(d.sha256, d.size, d.mtime_ns) for d in config.file_digests})
     context.instance.add_run_tags(context.run_id, {STATUS_TAG: result.status})
     if not result.changed:
         context.log.info(f"no changes: the files equal {config.dataset}/{config.branch} at {result.short_id}; "
