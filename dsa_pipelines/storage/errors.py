@@ -71,3 +71,15 @@ class ImmutableRef(DsaError):
 
 class CorruptObject(DsaError):
     """A stored object is missing or does not match its content hash."""
+
+
+class KeyViolation(InvalidInput):
+    """A table key that is not a key: a null or duplicated key value (fields: table, key, value, rows)."""
+
+
+class MergeConflict(DsaError):
+    """Changes that cannot be combined without a decision (fields: dataset, conflicts)."""
+
+
+class UnrelatedHistories(InvalidInput):
+    """Two commits with no common ancestor, merged without ``allow_unrelated=True``."""

@@ -411,3 +411,43 @@ class Store(ReadsMixin, RefsMixin):
         from .stat_drift import stat_diff  # noqa: PLC0415
 
         return stat_diff(self, dataset, revision, base)
+
+    # ------------------------------------------- diff, merge, edits (storage/diff.py, merge.py, edit.py)
+    def set_table_key(self, dataset: str, table: str, columns: Sequence[str] | None) -> tuple[str, ...] | None:
+        """Declare the key columns of a dataset's table (None drops it; see :mod:`.table_keys`).
+
+        Raises:
+            KeyViolation: the table on the default branch already has a null or duplicate key.
+        """
+        from .table_keys import set_table_key  # noqa: PLC0415
+
+        return set_table_key(self, dataset, table, columns)
+
+    def table_key(self, dataset: str, table: str) -> tuple[str, ...] | None:
+        """The key declared on a dataset's table, or None."""
+        from .table_keys import declared_key  # noqa: PLC0415
+
+        self.get_dataset(dataset)
+        return declared_key(self.engine, dataset, table)
+
+    def diff(self, dataset: str, base: str, target: str | None = None, *, table: str | None = None,
+             key: Sequence[str] | Mapping[str, Sequence[str]] | None = None, pair: str | None = "position"):  # noqa: ANN201
+        """What changed from ``base`` to ``target`` (default: the default branch head), per table.
+
+        Args:
+            base: Any revision (another branch, an unrelated commit...).
+            target: Any revision (default: the default branch head).
+            table: Only this table.
+            key: Columns pairing rows (or {table: columns}); default: the declared key.
+            pair: Keyless tables: ``"position"`` pairs in-place edits as ``~``; None: multiset diff.
+
+        Returns:
+            A :class:`~.diff_models.Diff`.
+
+        Raises:
+            DatasetNotFound, RevisionNotFound, TableNotFound, InvalidInput (key column
+            missing), KeyViolation (null or duplicate key).
+        """
+        from .diff import diff  # noqa: PLC0415
+
+        return diff(self, dataset, base, target, table=table, key=key, pair=pair)
