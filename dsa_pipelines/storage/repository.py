@@ -273,11 +273,19 @@ class Store(ReadsMixin, RefsMixin):
     def _commit_tables(self, dataset: str, branch: str, ingested: list[IngestedTable], *, message: str,
                        author: str, replace: bool, remove_tables: tuple[str, ...], publish: bool,
                        run_id: str | None, meta: Mapping | None, max_attempts: int,
-                       extra_parents: tuple[str, ...] = ()) -> CommitResult:
+                       extra_parents: tuple[str, ...] = (), expected_head: str | None = None) -> CommitResult:
+        """Commit stored tables onto a branch head by compare-and-swap, re-parenting after a lost race.
+
+        With ``expected_head`` the tables were computed against that head (a merge or an
+        edit): if the branch has moved, RefConflict is raised instead of re-parenting.
+        """
         for attempt in range(1, max_attempts + 1):
             head_ref = self.refs.get(dataset, branch)
             if head_ref is None:
                 raise RevisionNotFound(f"branch {branch!r} was deleted", kind="branch", name=branch)
+            if expected_head is not None and head_ref.commit_id != expected_head:
+                raise RefConflict(f"branch {branch!r} moved from {expected_head[:12]} to {head_ref.commit_id[:12]}",
+                                  dataset=dataset, name=branch, expected=expected_head, actual=head_ref.commit_id)
             head = self.get_commit(dataset, head_ref.commit_id)
             tables = {} if replace else dict(head.tables)
             for name in remove_tables:
@@ -451,3 +459,34 @@ class Store(ReadsMixin, RefsMixin):
         from .diff import diff  # noqa: PLC0415
 
         return diff(self, dataset, base, target, table=table, key=key, pair=pair)
+
+    def merge(self, dataset: str, source: str, into: str | None = None, *,
+              strategies: Mapping[str, str] | None = None, default: str = "fail", rows: str | None = None,
+              key: Sequence[str] | Mapping[str, Sequence[str]] | None = None, message: str = "", author: str = "",
+              resolutions: pa.Table | None = None, allow_unrelated: bool = False, publish: bool = True):  # noqa: ANN201
+        """Three-way merge of ``source`` (theirs) into branch ``into`` (ours; default branch by default).
+
+        Args:
+            source: Any revision (usually a branch).
+            into: The branch that moves.
+            strategies: Per column: ``ours``, ``theirs``, ``fail``, ``max`` or ``min`` for cell conflicts.
+            default: Strategy for the other columns.
+            rows: Row-level conflicts (changed vs deleted): ``ours``, ``theirs`` or ``fail``
+                (default: ``default`` when it is ``ours``/``theirs``, else ``fail``).
+            key: Columns pairing rows (or {table: columns}); default: the declared key.
+            resolutions: A conflicts table from an earlier attempt with a ``resolved`` column.
+            allow_unrelated: Merge histories with no common ancestor from an empty base.
+            publish: Move the branch (True) or only create the merge commit (write-audit-publish).
+
+        Returns:
+            A :class:`~.merge.MergeResult`; with conflicts nothing is written and no ref moves.
+
+        Raises:
+            DatasetNotFound, RevisionNotFound, InvalidInput (bad strategy, self-merge, bad
+            resolutions), UnrelatedHistories, KeyViolation, RefConflict (lost every attempt).
+        """
+        from .merge import merge  # noqa: PLC0415
+
+        return merge(self, dataset, source, into, strategies=strategies, default=default, rows=rows, key=key,
+                     message=message, author=author, resolutions=resolutions, allow_unrelated=allow_unrelated,
+                     publish=publish)

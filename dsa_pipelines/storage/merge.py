@@ -1,0 +1,189 @@
+"""Merging one revision into a branch: merge base, per-table three-way merge, one CAS.
+
+``ours`` is the branch merged into, ``theirs`` the source (git's convention). The merge
+base is the best common ancestor (:mod:`.merge_base`). If the source is already in the
+branch's history the result is ``up_to_date``; if the branch head is an ancestor of the
+source, the branch fast-forwards. Otherwise every table is merged
+(:mod:`.merge_tables`); with conflicts left, nothing is written and no ref moves.
+A clean merge commits with parents (ours head, theirs head) by compare-and-swap; a lost
+race re-merges onto the new head (bounded).
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import pyarrow as pa
+
+from .diff import resolve_key
+from .errors import InvalidInput, RefConflict, UnrelatedHistories
+from .merge_base import ancestors, merge_bases, parent_map
+from .merge_cells import CONFLICT_COLUMNS, check_strategies, conflicts_table
+from .merge_tables import Settings, TableOutcome, merge_table
+from .names import validate_ref_name
+from .table_keys import check_declared_keys, declared_keys
+
+if TYPE_CHECKING:
+    from .repository import Store
+
+MAX_MERGE_ATTEMPTS = 5
+
+
+@dataclass(frozen=True)
+class MergeResult:
+    """The outcome of a merge.
+
+    Attributes:
+        status: ``up_to_date``, ``fast_forward``, ``merged`` or ``conflicts``.
+        commit_id: The branch head after the merge (the merge commit, the fast-forward
+            target, the unchanged head), or None with conflicts.
+        conflicts: Arrow table (table, key, column, base, ours, theirs, kind); empty unless
+            status is ``conflicts``.
+        base: The merge base used (None: unrelated histories merged from an empty base).
+        other_bases: Other best common ancestors of a criss-cross history (not used).
+        ours: The branch head merged into.
+        theirs: The source commit.
+        published: Whether the branch moved (False for a staged merge commit).
+        attempts: Compare-and-swap attempts.
+    """
+
+    status: str
+    commit_id: str | None
+    conflicts: pa.Table = field(repr=False, hash=False, compare=False)
+    base: str | None = None
+    other_bases: tuple[str, ...] = ()
+    ours: str = ""
+    theirs: str = ""
+    published: bool = True
+    attempts: int = 1
+
+    @property
+    def short_id(self) -> str:
+        """The 12-character abbreviation of the commit id ("" without a commit)."""
+        return (self.commit_id or "")[:12]
+
+
+def parse_resolutions(table: pa.Table | object | None) -> dict[tuple[str, str, str | None, str], str]:
+    """{(table, key, column, kind): resolved} from a conflicts table with a ``resolved`` column.
+
+    Raises:
+        InvalidInput: missing columns or an unresolved row.
+    """
+    if table is None:
+        return {}
+    if not isinstance(table, pa.Table):
+        try:
+            table = pa.Table.from_pandas(table, preserve_index=False)
+        except (TypeError, ValueError, pa.ArrowException) as e:
+            raise InvalidInput(f"resolutions must be an Arrow table or DataFrame: {e}") from e
+    missing = [c for c in (*CONFLICT_COLUMNS, "resolved") if c not in table.column_names]
+    if missing:
+        raise InvalidInput(f"the resolutions table lacks column(s) {missing}", column=missing[0])
+    rows = table.select(["table", "key", "column", "kind", "resolved"]).to_pylist()  # conflicts-sized
+    out: dict[tuple[str, str, str | None, str], str] = {}
+    for r in rows:
+        ident = (r["table"], r["key"] or "", r["column"], r["kind"])
+        if r["resolved"] is None:
+            raise InvalidInput(f"conflict {_describe(ident)} has no resolved value", conflict=ident)
+        out[ident] = str(r["resolved"])
+    return out
+
+
+def _describe(ident: tuple) -> str:
+    table, key, column, kind = ident
+    return f"{kind} in table {table!r}" + (f", key {key}" if key else "") + (f", column {column!r}" if column else "")
+
+
+def _identities(conflicts: pa.Table) -> set[tuple]:
+    return {(r["table"], r["key"] or "", r["column"], r["kind"]) for r in
+            conflicts.select(["table", "key", "column", "kind"]).to_pylist()}
+
+
+def merge(store: Store, dataset: str, source: str, into: str | None = None, *,
+          strategies: Mapping[str, str] | None = None, default: str = "fail", rows: str | None = None,
+          key: Sequence[str] | Mapping[str, Sequence[str]] | None = None, message: str = "", author: str = "",
+          resolutions: pa.Table | None = None, allow_unrelated: bool = False, publish: bool = True,
+          max_attempts: int = MAX_MERGE_ATTEMPTS) -> MergeResult:
+    """Merge ``source`` into branch ``into`` (see :meth:`Store.merge`)."""
+    ds = store.get_dataset(dataset)
+    into = validate_ref_name(into or ds.default_branch, "branch")
+    store._branch(dataset, into)
+    if source == into:
+        raise InvalidInput(f"cannot merge branch {into!r} into itself", name=into)
+    theirs = store.resolve(dataset, source)
+    given = parse_resolutions(resolutions)
+    for attempt in range(1, max_attempts + 1):
+        head = store._branch(dataset, into).commit_id
+        try:
+            return _merge_once(store, dataset, source, into, head, theirs, strategies, default, rows, key,
+                               message, author, given, resolutions is not None, allow_unrelated, publish, attempt)
+        except RefConflict:
+            if attempt == max_attempts:
+                raise
+            time.sleep(random.uniform(0.01, 0.05) * attempt)
+    raise AssertionError("unreachable")
+
+
+def _merge_once(store: Store, dataset: str, source: str, into: str, head: str, theirs: str,
+                strategies: Mapping[str, str] | None, default: str, rows: str | None,
+                key: Sequence[str] | Mapping[str, Sequence[str]] | None, message: str, author: str,
+                given: dict, check_given: bool, allow_unrelated: bool, publish: bool, attempt: int) -> MergeResult:
+    none = conflicts_table([])
+    parents = parent_map(store.engine, dataset)
+    if theirs in ancestors(parents, [head]):
+        return MergeResult("up_to_date", head, none, theirs, (), head, theirs, True, attempt)
+    bases = merge_bases(store.engine, dataset, head, theirs)
+    if head in ancestors(parents, [theirs]):
+        if publish:
+            with store.engine.begin() as conn:
+                store.refs.set_if_equals(conn, dataset, into, head, theirs, author, f"merge {source}: fast-forward")
+        return MergeResult("fast_forward", theirs, none, head, (), head, theirs, publish, attempt)
+    if not bases and not allow_unrelated:
+        raise UnrelatedHistories(f"{source!r} and {into!r} of {dataset!r} share no history; "
+                                 "pass allow_unrelated=True to merge them from an empty base",
+                                 dataset=dataset, source=source, into=into)
+    base_c = store.get_commit(dataset, bases[0]) if bases else None
+    ours_c, theirs_c = store.get_commit(dataset, head), store.get_commit(dataset, theirs)
+    columns = {c for t in (*ours_c.tables.values(), *theirs_c.tables.values()) for c in t.schema.names}
+    strategies, default, rows = check_strategies(strategies, default, rows, columns)
+    names = sorted(set(ours_c.tables) | set(theirs_c.tables) | set(base_c.tables if base_c else ()))
+    declared = declared_keys(store.engine, dataset)
+
+    def run(resolved: dict) -> dict[str, TableOutcome]:
+        settings = Settings(strategies, default, rows, resolved)
+        out = {}
+        for name in names:
+            k, _ = resolve_key(key, name, declared)
+            out[name] = merge_table(store, name, base_c.tables.get(name) if base_c else None,
+                                    ours_c.tables.get(name), theirs_c.tables.get(name), k, settings)
+        return out
+
+    if check_given:
+        found = _identities(conflicts_table([o.conflicts for o in run({}).values()]))
+        extra = sorted(set(given) - found, key=str)
+        if extra:
+            raise InvalidInput(f"the resolutions do not match the conflicts: no conflict {_describe(extra[0])}",
+                               conflict=extra[0])
+    outcomes = run(given)
+    conflicts = conflicts_table([o.conflicts for o in outcomes.values()])
+    base_id, others = (bases[0] if bases else None), tuple(bases[1:])
+    if conflicts.num_rows:
+        return MergeResult("conflicts", None, conflicts, base_id, others, head, theirs, False, attempt)
+    ingested, removed = [], []
+    for name, outcome in outcomes.items():
+        table = outcome.written(store)
+        if table is None:
+            if name in ours_c.tables:
+                removed.append(name)
+        elif name not in ours_c.tables or ours_c.tables[name].content_id != table.info.content_id:
+            ingested.append(table)
+    check_declared_keys(store, dataset, ingested)
+    result = store._commit_tables(
+        dataset, into, ingested, message=message or f"Merge {source} into {into}", author=author, replace=False,
+        remove_tables=tuple(removed), publish=publish, run_id=None, meta={"merge_base": base_id}, max_attempts=1,
+        extra_parents=(theirs,), expected_head=head)
+    return MergeResult("merged", result.commit_id, none, base_id, others, head, theirs, publish, attempt)

@@ -1,0 +1,61 @@
+"""The merge base of two commits: their best common ancestor in the commit DAG.
+
+A common ancestor is *best* when no other common ancestor descends from it (git's
+definition). Criss-cross histories have several; one is chosen deterministically — the
+newest (``created_at``), then the smallest id — and the others are reported.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+import sqlalchemy as sa
+
+from .catalog.schema import commit_parents, commits
+
+
+def parent_map(engine: sa.Engine, dataset: str) -> dict[str, tuple[str, ...]]:
+    """Every commit of a dataset mapped to its parents, in order (one query)."""
+    query = (sa.select(commit_parents.c.commit_id, commit_parents.c.position, commit_parents.c.parent_id)
+             .join(commits, commits.c.id == commit_parents.c.commit_id).where(commits.c.dataset == dataset))
+    with engine.connect() as conn:
+        rows = sorted(conn.execute(query).all(), key=lambda r: (r.commit_id, r.position))
+    out: dict[str, list[str]] = {}
+    for r in rows:
+        out.setdefault(r.commit_id, []).append(r.parent_id)
+    return {k: tuple(v) for k, v in out.items()}
+
+
+def ancestors(parents: dict[str, tuple[str, ...]], starts: list[str]) -> set[str]:
+    """Every commit reachable from ``starts`` (included)."""
+    seen: set[str] = set()
+    queue = deque(starts)
+    while queue:
+        cid = queue.popleft()
+        if cid in seen:
+            continue
+        seen.add(cid)
+        queue.extend(parents.get(cid, ()))
+    return seen
+
+
+def is_ancestor(parents: dict[str, tuple[str, ...]], ancestor: str, descendant: str) -> bool:
+    """Whether ``ancestor`` is ``descendant`` or one of its ancestors."""
+    return ancestor in ancestors(parents, [descendant])
+
+
+def merge_bases(engine: sa.Engine, dataset: str, a: str, b: str) -> list[str]:
+    """The best common ancestors of two commits, the chosen one first (empty: unrelated histories)."""
+    parents = parent_map(engine, dataset)
+    common = ancestors(parents, [a]) & ancestors(parents, [b])
+    if not common:
+        return []
+    below = ancestors(parents, [p for c in common for p in parents.get(c, ())])
+    best = sorted(common - below)
+    with engine.connect() as conn:
+        times = dict(conn.execute(sa.select(commits.c.id, commits.c.created_at).where(commits.c.id.in_(best))).all())
+    return sorted(best, key=lambda c: (_neg(times.get(c, "")), c))
+
+
+def _neg(text: str) -> tuple[int, ...]:
+    return tuple(-ord(ch) for ch in text)
