@@ -9,6 +9,7 @@ A plain Python library (it never imports dagster)::
     page = store.read_table("customers", "main", limit=100)
 """
 
+from .diff_models import Diff, SchemaDiff, TableDiff
 from .errors import (
     AlreadyExists,
     AmbiguousRevision,
@@ -19,11 +20,15 @@ from .errors import (
     InvalidFile,
     InvalidInput,
     InvalidName,
+    KeyViolation,
+    MergeConflict,
     NotFound,
     RefConflict,
     RevisionNotFound,
     TableNotFound,
+    UnrelatedHistories,
 )
+from .merge import MergeResult
 from .models import (
     ColumnInfo,
     Commit,
@@ -47,20 +52,27 @@ __all__ = [
     "CorruptObject",
     "Dataset",
     "DatasetNotFound",
+    "Diff",
     "DsaError",
     "ImmutableRef",
     "InvalidFile",
     "InvalidInput",
     "InvalidName",
+    "KeyViolation",
     "LogEntry",
+    "MergeConflict",
+    "MergeResult",
     "NotFound",
     "Ref",
     "RefConflict",
     "ReflogEntry",
     "RevisionNotFound",
+    "SchemaDiff",
     "Store",
+    "TableDiff",
     "TableInfo",
     "TablePage",
     "TableNotFound",
     "TableResult",
+    "UnrelatedHistories",
 ]

@@ -24,6 +24,7 @@ from .errors import InvalidInput, RefConflict, UnrelatedHistories
 from .merge_base import ancestors, merge_bases, parent_map
 from .merge_cells import CONFLICT_COLUMNS, check_strategies, conflicts_table
 from .merge_tables import Settings, TableOutcome, merge_table
+from .models import CommitResult, TableInfo
 from .names import validate_ref_name
 from .table_keys import check_declared_keys, declared_keys
 
@@ -148,19 +149,39 @@ def _merge_once(store: Store, dataset: str, source: str, into: str, head: str, t
                                  dataset=dataset, source=source, into=into)
     base_c = store.get_commit(dataset, bases[0]) if bases else None
     ours_c, theirs_c = store.get_commit(dataset, head), store.get_commit(dataset, theirs)
-    columns = {c for t in (*ours_c.tables.values(), *theirs_c.tables.values()) for c in t.schema.names}
+    outcomes, conflicts = merge_trees(store, dataset, base_c.tables if base_c else {}, ours_c.tables,
+                                      theirs_c.tables, key, strategies, default, rows, given, check_given)
+    base_id, others = (bases[0] if bases else None), tuple(bases[1:])
+    if conflicts.num_rows:
+        return MergeResult("conflicts", None, conflicts, base_id, others, head, theirs, False, attempt)
+    result = commit_outcomes(store, dataset, into, head, ours_c.tables, outcomes,
+                             message=message or f"Merge {source} into {into}", author=author, publish=publish,
+                             extra_parents=(theirs,), meta={"merge_base": base_id})
+    return MergeResult("merged", result.commit_id, none, base_id, others, head, theirs, publish, attempt)
+
+
+def merge_trees(store: Store, dataset: str, base: Mapping[str, TableInfo], ours: Mapping[str, TableInfo],
+                theirs: Mapping[str, TableInfo], key: Sequence[str] | Mapping[str, Sequence[str]] | None,
+                strategies: Mapping[str, str] | None, default: str, rows: str | None, given: dict | None = None,
+                check_given: bool = False) -> tuple[dict[str, TableOutcome], pa.Table]:
+    """Three-way merge of every table of three trees; nothing is written yet.
+
+    Returns:
+        (per table its outcome, the conflicts left).
+
+    Raises:
+        InvalidInput: bad strategies, or resolutions that match no conflict.
+    """
+    given = given or {}
+    columns = {c for t in (*ours.values(), *theirs.values()) for c in t.schema.names}
     strategies, default, rows = check_strategies(strategies, default, rows, columns)
-    names = sorted(set(ours_c.tables) | set(theirs_c.tables) | set(base_c.tables if base_c else ()))
+    names = sorted(set(ours) | set(theirs) | set(base))
     declared = declared_keys(store.engine, dataset)
 
     def run(resolved: dict) -> dict[str, TableOutcome]:
         settings = Settings(strategies, default, rows, resolved)
-        out = {}
-        for name in names:
-            k, _ = resolve_key(key, name, declared)
-            out[name] = merge_table(store, name, base_c.tables.get(name) if base_c else None,
-                                    ours_c.tables.get(name), theirs_c.tables.get(name), k, settings)
-        return out
+        return {name: merge_table(store, name, base.get(name), ours.get(name), theirs.get(name),
+                                  resolve_key(key, name, declared)[0], settings) for name in names}
 
     if check_given:
         found = _identities(conflicts_table([o.conflicts for o in run({}).values()]))
@@ -169,21 +190,22 @@ def _merge_once(store: Store, dataset: str, source: str, into: str, head: str, t
             raise InvalidInput(f"the resolutions do not match the conflicts: no conflict {_describe(extra[0])}",
                                conflict=extra[0])
     outcomes = run(given)
-    conflicts = conflicts_table([o.conflicts for o in outcomes.values()])
-    base_id, others = (bases[0] if bases else None), tuple(bases[1:])
-    if conflicts.num_rows:
-        return MergeResult("conflicts", None, conflicts, base_id, others, head, theirs, False, attempt)
+    return outcomes, conflicts_table([o.conflicts for o in outcomes.values()])
+
+
+def commit_outcomes(store: Store, dataset: str, branch: str, head: str, ours: Mapping[str, TableInfo],
+                    outcomes: Mapping[str, TableOutcome], *, message: str, author: str, publish: bool = True,
+                    extra_parents: tuple[str, ...] = (), meta: Mapping | None = None) -> CommitResult:
+    """Write the merged tables and commit them onto ``head`` (RefConflict if the branch moved)."""
     ingested, removed = [], []
     for name, outcome in outcomes.items():
         table = outcome.written(store)
         if table is None:
-            if name in ours_c.tables:
+            if name in ours:
                 removed.append(name)
-        elif name not in ours_c.tables or ours_c.tables[name].content_id != table.info.content_id:
+        elif name not in ours or ours[name].content_id != table.info.content_id:
             ingested.append(table)
     check_declared_keys(store, dataset, ingested)
-    result = store._commit_tables(
-        dataset, into, ingested, message=message or f"Merge {source} into {into}", author=author, replace=False,
-        remove_tables=tuple(removed), publish=publish, run_id=None, meta={"merge_base": base_id}, max_attempts=1,
-        extra_parents=(theirs,), expected_head=head)
-    return MergeResult("merged", result.commit_id, none, base_id, others, head, theirs, publish, attempt)
+    return store._commit_tables(
+        dataset, branch, ingested, message=message, author=author, replace=False, remove_tables=tuple(removed),
+        publish=publish, run_id=None, meta=meta, max_attempts=1, extra_parents=extra_parents, expected_head=head)

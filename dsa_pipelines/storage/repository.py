@@ -52,6 +52,7 @@ from .readers import SourceTable, open_sources, source_from_frame
 from .refs import BRANCH, RefStore
 from .store_reads import ReadsMixin
 from .store_refs import RefsMixin
+from .table_keys import check_declared_keys
 
 DEFAULT_ROOT = "data/store"
 DRIFT_POLICIES = ("reject", "warn", "allow")
@@ -266,6 +267,7 @@ class Store(ReadsMixin, RefsMixin):
         if set(names) & set(remove_tables):
             raise InvalidInput(f"tables {sorted(set(names) & set(remove_tables))} are both uploaded and removed")
         ingested = [ingest_table(self.objects, self.engine, s) for s in opened]
+        check_declared_keys(self, dataset, ingested)
         return self._commit_tables(dataset, branch, ingested, message=message, author=author, replace=replace,
                                    remove_tables=tuple(remove_tables), publish=publish, run_id=run_id, meta=meta,
                                    max_attempts=max_attempts)
@@ -490,3 +492,52 @@ class Store(ReadsMixin, RefsMixin):
         return merge(self, dataset, source, into, strategies=strategies, default=default, rows=rows, key=key,
                      message=message, author=author, resolutions=resolutions, allow_unrelated=allow_unrelated,
                      publish=publish)
+
+    def edit(self, dataset: str, branch: str, *, table: str | None = None, add=None,  # noqa: ANN001
+             remove: Sequence | None = None, update: Mapping | None = None, base: str | None = None,
+             message: str = "", author: str = "") -> CommitResult:
+        """Add, remove and update rows of one table as a new commit on ``branch``.
+
+        Rows are named by key value when the table declares a key (a scalar, or a tuple
+        for a composite key), else by logical row id. Values are cast to the column types.
+
+        Args:
+            table: The table (default: the only one).
+            add: Rows to append (Arrow table, DataFrame or list of dicts).
+            remove: Rows to remove (key values or row ids).
+            update: {key value or row id: {column: new value}}.
+            base: The revision the edit was made against (default: the branch head); if
+                the branch has moved since, the edit is three-way merged onto its head.
+
+        Raises:
+            InvalidInput: unknown column, uncastable value, unknown key, row id out of range.
+            MergeConflict: the edit conflicts with changes made on the branch since ``base``.
+        """
+        from .edit import edit  # noqa: PLC0415
+
+        return edit(self, dataset, branch, table=table, add=add, remove=remove, update=update, base=base,
+                    message=message, author=author)
+
+    def revert(self, dataset: str, branch: str, commit: str, *, mainline: int | None = None, message: str = "",
+               author: str = "") -> CommitResult:
+        """Undo ``commit``'s change (against its parent; ``mainline`` for a merge) on top of the branch head.
+
+        Raises:
+            InvalidInput: a merge commit without ``mainline``, or the root commit.
+            MergeConflict: later changes on the branch conflict with the inverse change.
+        """
+        from .edit import revert  # noqa: PLC0415
+
+        return revert(self, dataset, branch, commit, mainline=mainline, message=message, author=author)
+
+    def cherry_pick(self, dataset: str, branch: str, commit: str, *, mainline: int | None = None,
+                    message: str = "", author: str = "") -> CommitResult:
+        """Apply ``commit``'s change (against its parent) on top of the branch head.
+
+        Raises:
+            InvalidInput: a merge commit without ``mainline``, or the root commit.
+            MergeConflict: the change conflicts with the branch.
+        """
+        from .edit import cherry_pick  # noqa: PLC0415
+
+        return cherry_pick(self, dataset, branch, commit, mainline=mainline, message=message, author=author)
