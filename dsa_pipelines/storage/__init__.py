@@ -71,8 +71,8 @@ __all__ = [
     "Store",
     "TableDiff",
     "TableInfo",
-    "TablePage",
     "TableNotFound",
+    "TablePage",
     "TableResult",
     "UnrelatedHistories",
 ]

@@ -250,8 +250,27 @@ def schema_diff(a: pa.Schema | None, b: pa.Schema | None) -> SchemaDiff:
     retyped = tuple((n, la[n], lb[n]) for n in b.names if n in la and la[n] != lb[n])
     common_a = [n for n in a.names if n in lb]
     common_b = [n for n in b.names if n in la]
-    reordered = tuple(n for i, n in enumerate(common_b) if common_a[i] != n)
+    stay = _longest_common_subsequence(common_a, common_b)
+    reordered = tuple(n for n in common_b if n not in stay)
     return SchemaDiff(added, removed, retyped, reordered)
+
+
+def _longest_common_subsequence(a: list[str], b: list[str]) -> set[str]:
+    """Columns that keep their relative order (the others "moved"); O(columns²)."""
+    table = [[0] * (len(b) + 1) for _ in range(len(a) + 1)]
+    for i in range(len(a) - 1, -1, -1):
+        for j in range(len(b) - 1, -1, -1):
+            table[i][j] = table[i + 1][j + 1] + 1 if a[i] == b[j] else max(table[i + 1][j], table[i][j + 1])
+    out, i, j = set(), 0, 0
+    while i < len(a) and j < len(b):
+        if a[i] == b[j]:
+            out.add(a[i])
+            i, j = i + 1, j + 1
+        elif table[i + 1][j] >= table[i][j + 1]:
+            i += 1
+        else:
+            j += 1
+    return out
 
 
 def _output_type(name: str, a: pa.Schema, b: pa.Schema) -> pa.DataType:

@@ -141,7 +141,7 @@ class Diff:
         Returns:
             The written path.
         """
-        from .diff_format import write_csv  # noqa: PLC0415 — formatting only when asked
+        from .diff_format import write_csv
 
         return write_csv(self, Path(path), context=context)
 
@@ -151,6 +151,6 @@ class Diff:
         Returns:
             The written path.
         """
-        from .diff_format import write_html  # noqa: PLC0415
+        from .diff_format import write_html
 
         return write_html(self, Path(path), context=context)

@@ -26,13 +26,13 @@ import pyarrow.compute as pc
 from .diff import Side, pair_equal
 from .errors import InvalidInput, MergeConflict, RefConflict
 from .merge import MAX_MERGE_ATTEMPTS, commit_outcomes, merge_trees
-from .merge_tables import TableOutcome
 from .merge_cells import conflicts_table
+from .merge_tables import TableOutcome
 from .models import Commit, CommitResult, TableInfo
 from .names import validate_ref_name
 from .reading import read_manifest
 from .table_keys import declared_key
-from .table_writes import TableEdit, conform, write_table
+from .table_writes import TableEdit, conform
 
 if TYPE_CHECKING:
     from .repository import Store

@@ -90,7 +90,7 @@ def check_strategies(strategies: Mapping[str, str] | None, default: str, rows: s
 
 def merge_cells(table: str, keys: pa.Array, schema: pa.Schema, base: pa.Table | None, ours: pa.Table,
                 theirs: pa.Table, strategies: Mapping[str, str], default: str, resolutions: Resolutions,
-                kind: str) -> tuple[pa.Table, pa.Table, np.ndarray]:
+                kind: str, lacking: tuple[set[str], set[str]] = (set(), set())) -> tuple[pa.Table, pa.Table, np.ndarray]:
     """Merge paired rows cell by cell.
 
     Args:
@@ -102,6 +102,7 @@ def merge_cells(table: str, keys: pa.Array, schema: pa.Schema, base: pa.Table | 
         strategies, default: Per-column strategies and the one for other columns.
         resolutions: {(table, key, column, kind): resolved text}.
         kind: ``cell`` or ``add_add``.
+        lacking: Columns ours / theirs do not have: that side's cells count as unchanged.
 
     Returns:
         (merged rows, unresolved conflicts, per row whether the result differs from ours).
@@ -116,6 +117,10 @@ def merge_cells(table: str, keys: pa.Array, schema: pa.Schema, base: pa.Table | 
         b = base.column(c) if base is not None else None
         bo = distinct(b, o, n) if base is not None else np.ones(n, bool)
         bt = distinct(b, t, n) if base is not None else np.ones(n, bool)
+        if c in lacking[0]:
+            bo[:] = False
+        if c in lacking[1]:
+            bt[:] = False
         ot = distinct(o, t, n)
         pick_theirs = bt & ~bo & ot
         conflict = bt & bo & ot

@@ -31,7 +31,16 @@ from .diff import ROW, Side, TableChanges, pair_equal, table_changes
 from .errors import InvalidInput
 from .hashing import KEY_COLUMNS, logical_schema
 from .ingest import IngestedTable
-from .merge_cells import NULL, OURS, THEIRS, Resolutions, conflict_rows, conflicts_table, key_text, merge_cells
+from .merge_cells import (
+    NULL,
+    OURS,
+    THEIRS,
+    Resolutions,
+    conflict_rows,
+    conflicts_table,
+    key_text,
+    merge_cells,
+)
 from .models import TableInfo
 from .table_writes import TableEdit, as_ingested, conform, write_table
 
@@ -102,9 +111,7 @@ def merge_schema(name: str, base: pa.Schema, ours: pa.Schema, theirs: pa.Schema,
                 fields.append(f)
             continue
         if c in lt and lt[c] != lo[c]:
-            if lo[c] == lb.get(c):  # retyped by theirs only
-                fields.append(theirs.field(c))
-            elif lt[c] != lb.get(c) and conflict(c, lb.get(c), lo[c], lt[c]):
+            if lo[c] == lb.get(c) or lt[c] != lb.get(c) and conflict(c, lb.get(c), lo[c], lt[c]):  # retyped by theirs only
                 fields.append(theirs.field(c))
             else:
                 fields.append(f)
@@ -207,18 +214,30 @@ def _merge_keyed(store: Store, name: str, b: Side, o: Side, t: Side, key: tuple[
     def aligned(table: pa.Table, idx: np.ndarray) -> pa.Table:
         return conform(table.take(pa.array(idx, pa.int64())), schema, name)
 
+    lacking = (set(schema.names) - set(o.schema.names), set(schema.names) - set(t.schema.names))
+
+    def theirs_rows(idx: np.ndarray, base_idx: np.ndarray) -> pa.Table:
+        """Theirs' rows, with columns theirs lacks taken from the base rows (unchanged there)."""
+        rows = aligned(ct.b, idx)
+        if lacking[1]:
+            base_rows = aligned(ct.a, base_idx)
+            for c in lacking[1]:
+                i = schema.get_field_index(c)
+                rows = rows.set_column(i, schema.field(c), base_rows.column(c))
+        return rows
+
     # theirs changed rows
     t_rows = ct.b.take(pa.array(ct.pair_b))
     kind, idx = ours_status(t_rows.select(list(key)))
     base_rows = _rows(ct, "a", ct.pair_a)
     sel = np.flatnonzero(kind == 0)
-    replace.append((co.matching.map_a(base_rows[sel]), aligned(ct.b, ct.pair_b[sel])))
+    replace.append((co.matching.map_a(base_rows[sel]), theirs_rows(ct.pair_b[sel], ct.pair_a[sel])))
     sel = np.flatnonzero(kind == 1)
     if len(sel):
         merged, cconf, differs = merge_cells(
             name, key_text(ct.b.take(pa.array(ct.pair_b[sel])), key), schema,
             aligned(ct.a, ct.pair_a[sel]), aligned(co.b, idx[sel]), aligned(ct.b, ct.pair_b[sel]),
-            settings.strategies, settings.default, settings.resolutions, "cell")
+            settings.strategies, settings.default, settings.resolutions, "cell", lacking)
         conflicts.append(cconf)
         keep = np.flatnonzero(differs)
         replace.append((_rows(co, "b", idx[sel][keep]), merged.take(pa.array(keep, pa.int64()))))
@@ -232,7 +251,7 @@ def _merge_keyed(store: Store, name: str, b: Side, o: Side, t: Side, key: tuple[
                                            pa.array(["deleted"] * int(bad.sum())),
                                            pa.array(["modified"] * int(bad.sum())), "delete_modify"))
         take = sel[choice == 1]
-        insert.append((co.matching.insert_after_a(base_rows[take]), aligned(ct.b, ct.pair_b[take])))
+        insert.append((co.matching.insert_after_a(base_rows[take]), theirs_rows(ct.pair_b[take], ct.pair_a[take])))
     # theirs removed rows
     r_rows = ct.a.take(pa.array(ct.removed))
     kind, idx = ours_status(r_rows.select(list(key)))
@@ -258,7 +277,8 @@ def _merge_keyed(store: Store, name: str, b: Side, o: Side, t: Side, key: tuple[
     if len(sel):
         merged, cconf, differs = merge_cells(
             name, key_text(a_rows.take(pa.array(sel)), key), schema, None, aligned(co.b, idx[sel]),
-            aligned(ct.b, ct.added[sel]), settings.strategies, settings.default, settings.resolutions, "add_add")
+            aligned(ct.b, ct.added[sel]), settings.strategies, settings.default, settings.resolutions, "add_add",
+            lacking)
         conflicts.append(cconf)
         keep = np.flatnonzero(differs)
         replace.append((_rows(co, "b", idx[sel][keep]), merged.take(pa.array(keep, pa.int64()))))

@@ -9,8 +9,8 @@ import json
 import os
 import random
 import time
-from dataclasses import replace
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -47,8 +47,8 @@ from .models import (
 )
 from .names import validate_dataset_name, validate_ref_name, validate_table_name
 from .objects import ObjectStore
-from .reading import read_manifest
 from .readers import SourceTable, open_sources, source_from_frame
+from .reading import read_manifest
 from .refs import BRANCH, RefStore
 from .store_reads import ReadsMixin
 from .store_refs import RefsMixin
@@ -429,19 +429,19 @@ class Store(ReadsMixin, RefsMixin):
         Raises:
             KeyViolation: the table on the default branch already has a null or duplicate key.
         """
-        from .table_keys import set_table_key  # noqa: PLC0415
+        from .table_keys import set_table_key
 
         return set_table_key(self, dataset, table, columns)
 
     def table_key(self, dataset: str, table: str) -> tuple[str, ...] | None:
         """The key declared on a dataset's table, or None."""
-        from .table_keys import declared_key  # noqa: PLC0415
+        from .table_keys import declared_key
 
         self.get_dataset(dataset)
         return declared_key(self.engine, dataset, table)
 
     def diff(self, dataset: str, base: str, target: str | None = None, *, table: str | None = None,
-             key: Sequence[str] | Mapping[str, Sequence[str]] | None = None, pair: str | None = "position"):  # noqa: ANN201
+             key: Sequence[str] | Mapping[str, Sequence[str]] | None = None, pair: str | None = "position"):
         """What changed from ``base`` to ``target`` (default: the default branch head), per table.
 
         Args:
@@ -458,14 +458,14 @@ class Store(ReadsMixin, RefsMixin):
             DatasetNotFound, RevisionNotFound, TableNotFound, InvalidInput (key column
             missing), KeyViolation (null or duplicate key).
         """
-        from .diff import diff  # noqa: PLC0415
+        from .diff import diff
 
         return diff(self, dataset, base, target, table=table, key=key, pair=pair)
 
     def merge(self, dataset: str, source: str, into: str | None = None, *,
               strategies: Mapping[str, str] | None = None, default: str = "fail", rows: str | None = None,
               key: Sequence[str] | Mapping[str, Sequence[str]] | None = None, message: str = "", author: str = "",
-              resolutions: pa.Table | None = None, allow_unrelated: bool = False, publish: bool = True):  # noqa: ANN201
+              resolutions: pa.Table | None = None, allow_unrelated: bool = False, publish: bool = True):
         """Three-way merge of ``source`` (theirs) into branch ``into`` (ours; default branch by default).
 
         Args:
@@ -487,13 +487,13 @@ class Store(ReadsMixin, RefsMixin):
             DatasetNotFound, RevisionNotFound, InvalidInput (bad strategy, self-merge, bad
             resolutions), UnrelatedHistories, KeyViolation, RefConflict (lost every attempt).
         """
-        from .merge import merge  # noqa: PLC0415
+        from .merge import merge
 
         return merge(self, dataset, source, into, strategies=strategies, default=default, rows=rows, key=key,
                      message=message, author=author, resolutions=resolutions, allow_unrelated=allow_unrelated,
                      publish=publish)
 
-    def edit(self, dataset: str, branch: str, *, table: str | None = None, add=None,  # noqa: ANN001
+    def edit(self, dataset: str, branch: str, *, table: str | None = None, add=None,
              remove: Sequence | None = None, update: Mapping | None = None, base: str | None = None,
              message: str = "", author: str = "") -> CommitResult:
         """Add, remove and update rows of one table as a new commit on ``branch``.
@@ -513,7 +513,7 @@ class Store(ReadsMixin, RefsMixin):
             InvalidInput: unknown column, uncastable value, unknown key, row id out of range.
             MergeConflict: the edit conflicts with changes made on the branch since ``base``.
         """
-        from .edit import edit  # noqa: PLC0415
+        from .edit import edit
 
         return edit(self, dataset, branch, table=table, add=add, remove=remove, update=update, base=base,
                     message=message, author=author)
@@ -526,7 +526,7 @@ class Store(ReadsMixin, RefsMixin):
             InvalidInput: a merge commit without ``mainline``, or the root commit.
             MergeConflict: later changes on the branch conflict with the inverse change.
         """
-        from .edit import revert  # noqa: PLC0415
+        from .edit import revert
 
         return revert(self, dataset, branch, commit, mainline=mainline, message=message, author=author)
 
@@ -538,6 +538,6 @@ class Store(ReadsMixin, RefsMixin):
             InvalidInput: a merge commit without ``mainline``, or the root commit.
             MergeConflict: the change conflicts with the branch.
         """
-        from .edit import cherry_pick  # noqa: PLC0415
+        from .edit import cherry_pick
 
         return cherry_pick(self, dataset, branch, commit, mainline=mainline, message=message, author=author)

@@ -21,8 +21,8 @@ from .ingest import IngestedTable, ingest_table
 from .manifest import Manifest, expand_ranges
 from .manifest_match import slice_ranges
 from .models import ColumnInfo, TableInfo
-from .reading import read_manifest
 from .readers import source_from_frame
+from .reading import read_manifest
 
 if TYPE_CHECKING:
     from .diff import Side
