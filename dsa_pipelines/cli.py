@@ -13,14 +13,20 @@ Examples::
     dsa branch customers cleanup v1
     dsa reset customers main v1 --reason "bad upload"
     dsa export customers main out.csv
+    dsa diff customers v1 v2 --key customer_id --stat
+    dsa merge customers cleanup main --strategy amount=theirs
+    dsa edit customers main changes.csv
+    dsa revert customers main 1a2b3c4d
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
+from dsa_pipelines import cli_changes
 from dsa_pipelines.storage import DsaError, Store
 
 
@@ -155,6 +161,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("revision")
     p.add_argument("path")
     p.add_argument("-t", "--table")
+    cli_changes.add_arguments(cmd)  # diff, merge, edit, revert, cherry-pick
     return parser
 
 
@@ -163,11 +170,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         with Store.open() as store:
-            args.func(store, args)
+            code = args.func(store, args) or 0
+        sys.stdout.flush()
     except DsaError as e:
         print(f"dsa: {type(e).__name__}: {e}", file=sys.stderr)
         return 2
-    return 0
+    except BrokenPipeError:  # the reader went away (`dsa diff ... | head`): stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    return code
 
 
 if __name__ == "__main__":

@@ -295,7 +295,7 @@ def changes_table(ch: TableChanges) -> pa.Table:
     n_rem, n_add, n_chg = len(ch.removed), len(ch.added), len(ch.pair_a)
     a_rows = ch.a.column(ROW).to_numpy()
     b_rows = ch.b.column(ROW).to_numpy()
-    gap_pos = ch.matching.b_after_a_gap()  # aligned with matching.a_rows == a_rows
+    gap_pos = _removed_positions(ch, a_rows, b_rows)
     position = np.concatenate([gap_pos[ch.removed], b_rows[ch.added], b_rows[ch.pair_b]])
     sub = np.concatenate([np.zeros(n_rem, np.int64), np.ones(n_add + n_chg, np.int64)])
     tie = np.concatenate([a_rows[ch.removed], b_rows[ch.added], b_rows[ch.pair_b]])
@@ -330,6 +330,18 @@ def changes_table(ch: TableChanges) -> pa.Table:
         old = pc.if_else(pa.array(ch.changed[c]), old, pa.nulls(n_chg, t))
         out[f"{c}{OLD_SUFFIX}"] = pa.concat_arrays([pa.nulls(n_rem + n_add, t), old])
     return pa.table(out).take(order)
+
+
+def _removed_positions(ch: TableChanges, a_rows: np.ndarray, b_rows: np.ndarray) -> np.ndarray:
+    """For each unpaired base row, the target position it "was" at: after the target row of the
+    nearest preceding base row that is unchanged or paired (0 when there is none)."""
+    m = ch.matching
+    anchor_a = np.concatenate([m.a_start + m.length - 1, a_rows[ch.pair_a]])
+    anchor_b = np.concatenate([m.b_start + m.length - 1, b_rows[ch.pair_b]])
+    order = np.argsort(anchor_a, kind="stable")
+    anchor_a, anchor_b = anchor_a[order], anchor_b[order]
+    i = np.searchsorted(anchor_a, a_rows, side="left") - 1
+    return np.where(i >= 0, anchor_b[np.clip(i, 0, None)] + 1 if len(anchor_b) else 0, 0).astype(np.int64)
 
 
 def table_diff(store: Store, a_info: TableInfo | None, b_info: TableInfo | None, name: str,

@@ -135,22 +135,29 @@ class Diff:
                        "unchanged": t.unchanged, "schema": t.schema.to_dict()}
                 for name, t in self.tables.items()}
 
-    def to_csv(self, path: str | os.PathLike, *, context: int = 1) -> Path:
-        """Write the diff as a daff "highlighter" CSV (``@@`` action column).
+    def to_csv(self, path: str | os.PathLike, table: str | None = None) -> Path:
+        """Write one table's diff as a daff "highlighter" CSV (``@@`` action column).
+
+        Args:
+            path: The file to write.
+            table: The table (default: the one that differs).
 
         Returns:
             The written path.
+
+        Raises:
+            InvalidInput: several tables differ and none is named.
         """
         from .diff_format import write_csv
 
-        return write_csv(self, Path(path), context=context)
+        return write_csv(self, Path(path), table)
 
-    def to_html(self, path: str | os.PathLike, *, context: int = 1) -> Path:
-        """Write the diff as an HTML page in the daff highlighter format, coloured by change.
+    def to_html(self, path: str | os.PathLike) -> Path:
+        """Write the diff of every table as one HTML page in the highlighter format, coloured by change.
 
         Returns:
             The written path.
         """
         from .diff_format import write_html
 
-        return write_html(self, Path(path), context=context)
+        return write_html(self, Path(path))

@@ -90,13 +90,6 @@ class Matching:
         b_prev, b_next = _neighbours(self.b_start[order], self.b_rows, order)
         return a_prev, a_next, b_prev, b_next
 
-    def b_after_a_gap(self) -> np.ndarray:
-        """For each ``a_rows`` row, the first ``b`` row after its previous item (where it "was" in ``b``)."""
-        i = np.searchsorted(self.a_start, self.a_rows, side="right") - 1
-        ic = np.where(i >= 0, i, 0)
-        end = self.b_start[ic] + self.length[ic] if len(self.a_start) else np.zeros(len(self.a_rows), np.int64)
-        return np.where(i >= 0, end, 0).astype(np.int64)
-
 
 def _neighbours(starts: np.ndarray, rows: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     i = np.searchsorted(starts, rows, side="right") - 1

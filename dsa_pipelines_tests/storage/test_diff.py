@@ -228,3 +228,38 @@ def test_duplicate_key_names_value_and_rows(store: Store, versions):
         store.diff("d", "main~1", key=["qty"])
     assert info.value.value == {"qty": 0} or "qty" in str(info.value)
     assert len(info.value.rows) >= 2
+
+
+def test_highlighter_csv_and_html(store: Store, tmp_path):
+    df = generated(40)
+    store.create_dataset("h")
+    store.commit("h", df, table="t")
+    setv = df.copy()
+    setv.loc[3, "name"] = "=SUM(A1)"
+    setv.loc[30, "qty"] = 77
+    edited = pd.concat([setv.drop(index=10), generated(1, 5).assign(id=[500])]).reset_index(drop=True)
+    store.commit("h", edited.assign(flag=True), table="t")
+    d = store.diff("h", "main~1", key=["id"])
+    lines = d.to_csv(tmp_path / "d.csv").read_text().splitlines()
+    assert lines[0].startswith('"!"') and '"+++"' in lines[0]
+    assert lines[1].split(",")[:3] == ['"@@"', '"id"', '"qty"']
+    actions = [line.split(",")[0].strip('"') for line in lines[2:]]
+    assert actions.count("---") == 1 and actions.count("+++") == 1 and actions.count("->") == 39
+    changed = next(line for line in lines if line.startswith('"->","30"'))
+    assert f"{df.qty[30]}->77" in changed
+    formula = next(line for line in lines if line.startswith('"->","3"'))
+    assert "=SUM(A1)" in formula and not any(cell.startswith('"=') for cell in formula.split(","))
+    page = d.to_html(tmp_path / "d.html").read_text()
+    assert 'class="remove"' in page and 'class="add"' in page and 'class="modify"' in page
+    assert "&gt;" in page and "<script" not in page
+
+
+def test_highlighter_marks_left_out_rows(store: Store, tmp_path):
+    df = generated(100)
+    store.create_dataset("g")
+    store.commit("g", df, table="t")
+    changed = df.copy()
+    changed.loc[[10, 50], "qty"] = 99
+    store.commit("g", changed, table="t")
+    lines = store.diff("g", "main~1", key=["id"]).to_csv(tmp_path / "g.csv").read_text().splitlines()
+    assert [line.split(",")[0].strip('"') for line in lines] == ["@@", "...", "->", "...", "->", "..."]

@@ -233,6 +233,7 @@ def _prepared(store: Store) -> None:
 def test_bad_input_moves_nothing(store: Store, kwargs, error, words):
     _prepared(store)
     head = store.resolve("b", "main")
+    kwargs = dict(kwargs)
     source = kwargs.pop("source", "dev")
     with pytest.raises(error, match=words):
         store.merge("b", source, "main", **kwargs)
