@@ -165,7 +165,7 @@ def revert_command(store: Store, args: argparse.Namespace) -> int:
     return 0
 
 
-def add_arguments(cmd) -> None:  # noqa: ANN001 — cli.build_parser's command factory
+def add_arguments(cmd) -> None:
     """Register the five commands with the ``dsa`` parser."""
     p = cmd("diff", diff_command, "what changed between two revisions (counts, schema, rows)")
     p.add_argument("dataset")

@@ -7,10 +7,10 @@ resources are bound once.
 
 import dagster as dg
 
-from dsa_pipelines.defs import commit_sensors, ingest, landing, ref_jobs, sampling, statistics
+from dsa_pipelines.defs import changes, commit_sensors, ingest, landing, ref_jobs, sampling, statistics
 from dsa_pipelines.defs.resources import store_resource
 
-FEATURES = [ingest, sampling, statistics, landing, commit_sensors, ref_jobs]
+FEATURES = [ingest, sampling, statistics, landing, commit_sensors, ref_jobs, changes]
 
 defs = dg.Definitions.merge(
     *(feature.defs for feature in FEATURES),

@@ -61,7 +61,7 @@ def catalog_commits_sensor(context: dg.SensorEvaluationContext, store: StoreReso
     events = [
         dg.AssetMaterialization(
             COMMIT, partition=partition_key(c.id), description=c.message or None,
-            metadata=commit_metadata(c, _branches_at(opened, c), "external"))
+            metadata=commit_metadata(c, _branches_at(opened, c), "external", store=opened))
         for c in found if not _made_by_dagster(context.instance, c)
     ]
     if found:

@@ -143,7 +143,7 @@ def stage_upload(context: dg.OpExecutionContext, config: IngestConfig, store: St
     context.instance.add_run_tags(context.run_id, {COMMIT_TAG: key})
     commit = opened.get_commit(config.dataset, result.commit_id)
     yield dg.AssetMaterialization(COMMIT, partition=key, description=commit.message,
-                                  metadata=commit_metadata(commit, config.branch, "staged", result))
+                                  metadata=commit_metadata(commit, config.branch, "staged", result, opened))
     yield dg.AssetMaterialization(COMMIT_SCHEMA, partition=key, metadata=schema_metadata(commit))
     context.log.info(f"staged {config.dataset} commit {key} for {config.branch} "
                      f"({commit.row_count:,} rows in {len(commit.tables)} table(s))")

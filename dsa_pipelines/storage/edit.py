@@ -138,7 +138,8 @@ def build_edit(store: Store, side: Side, key: tuple[str, ...] | None, add: Rows 
 
 
 def _apply(store: Store, dataset: str, branch: str, base: Commit, theirs: Mapping[str, TableInfo], *,
-           key: Sequence[str] | None, message: str, author: str, what: str) -> CommitResult:
+           key: Sequence[str] | None, message: str, author: str, what: str,
+           run_id: str | None = None) -> CommitResult:
     """Commit ``theirs`` (a change made against ``base``) onto the branch head, three-way when it moved."""
     for attempt in range(1, MAX_MERGE_ATTEMPTS + 1):
         head = store.get_commit(dataset, store._branch(dataset, branch).commit_id)
@@ -150,7 +151,7 @@ def _apply(store: Store, dataset: str, branch: str, base: Commit, theirs: Mappin
                                 f"{first['column']})", dataset=dataset, conflicts=conflicts)
         try:
             return commit_outcomes(store, dataset, branch, head.id, head.tables, outcomes, message=message,
-                                   author=author)
+                                   author=author, run_id=run_id)
         except RefConflict:
             if attempt == MAX_MERGE_ATTEMPTS:
                 raise
@@ -160,7 +161,7 @@ def _apply(store: Store, dataset: str, branch: str, base: Commit, theirs: Mappin
 
 def edit(store: Store, dataset: str, branch: str, *, table: str | None = None, add: Rows | None = None,
          remove: Sequence | None = None, update: Mapping | None = None, base: str | None = None,
-         message: str = "", author: str = "") -> CommitResult:
+         message: str = "", author: str = "", run_id: str | None = None) -> CommitResult:
     """Add, remove and update rows of one table (see :meth:`Store.edit`)."""
     branch = validate_ref_name(branch, "branch")
     head_id = store._branch(dataset, branch).commit_id
@@ -171,12 +172,13 @@ def edit(store: Store, dataset: str, branch: str, *, table: str | None = None, a
     change = build_edit(store, side, key, add, remove, update)
     if change.empty:
         return _apply(store, dataset, branch, base_c, base_c.tables, key=None, message=message, author=author,
-                      what="the edit")
+                      what="the edit", run_id=run_id)
     written = TableOutcome(None, conflicts_table([]), True, (side, info.schema, change)).written(store)
     theirs = {**base_c.tables, info.name: written.info}
     return _apply(store, dataset, branch, base_c, theirs, key=None,
                   message=message or f"Edit {info.name}: {change.inserts.num_rows} added, {len(change.remove)} "
-                                     f"removed, {len(change.replace_rows)} updated", author=author, what="the edit")
+                                     f"removed, {len(change.replace_rows)} updated", author=author, what="the edit",
+                  run_id=run_id)
 
 
 def _parent(commit: Commit, mainline: int | None, what: str) -> str:
@@ -193,7 +195,7 @@ def _parent(commit: Commit, mainline: int | None, what: str) -> str:
 
 
 def revert(store: Store, dataset: str, branch: str, commit: str, *, mainline: int | None = None,
-           message: str = "", author: str = "") -> CommitResult:
+           message: str = "", author: str = "", run_id: str | None = None) -> CommitResult:
     """Apply the inverse of ``commit``'s change onto the branch head (see :meth:`Store.revert`)."""
     branch = validate_ref_name(branch, "branch")
     store._branch(dataset, branch)
@@ -201,11 +203,11 @@ def revert(store: Store, dataset: str, branch: str, commit: str, *, mainline: in
     parent = store.get_commit(dataset, _parent(c, mainline, "revert"))
     first_line = c.message.splitlines()[0] if c.message else c.short_id
     return _apply(store, dataset, branch, c, parent.tables, key=None, author=author, what=f"reverting {c.short_id}",
-                  message=message or f'Revert "{first_line}"\n\nThis reverts commit {c.id}.')
+                  message=message or f'Revert "{first_line}"\n\nThis reverts commit {c.id}.', run_id=run_id)
 
 
 def cherry_pick(store: Store, dataset: str, branch: str, commit: str, *, mainline: int | None = None,
-                message: str = "", author: str = "") -> CommitResult:
+                message: str = "", author: str = "", run_id: str | None = None) -> CommitResult:
     """Apply ``commit``'s change (against its parent) onto the branch head (see :meth:`Store.cherry_pick`)."""
     branch = validate_ref_name(branch, "branch")
     store._branch(dataset, branch)
@@ -213,4 +215,5 @@ def cherry_pick(store: Store, dataset: str, branch: str, commit: str, *, mainlin
     parent = store.get_commit(dataset, _parent(c, mainline, "cherry-pick"))
     return _apply(store, dataset, branch, parent, c.tables, key=None, author=author,
                   what=f"cherry-picking {c.short_id}",
-                  message=message or f"{c.message or c.short_id}\n\n(cherry picked from commit {c.id})")
+                  message=message or f"{c.message or c.short_id}\n\n(cherry picked from commit {c.id})",
+                  run_id=run_id)

@@ -108,7 +108,7 @@ def merge(store: Store, dataset: str, source: str, into: str | None = None, *,
           strategies: Mapping[str, str] | None = None, default: str = "fail", rows: str | None = None,
           key: Sequence[str] | Mapping[str, Sequence[str]] | None = None, message: str = "", author: str = "",
           resolutions: pa.Table | None = None, allow_unrelated: bool = False, publish: bool = True,
-          max_attempts: int = MAX_MERGE_ATTEMPTS) -> MergeResult:
+          run_id: str | None = None, max_attempts: int = MAX_MERGE_ATTEMPTS) -> MergeResult:
     """Merge ``source`` into branch ``into`` (see :meth:`Store.merge`)."""
     ds = store.get_dataset(dataset)
     into = validate_ref_name(into or ds.default_branch, "branch")
@@ -121,7 +121,8 @@ def merge(store: Store, dataset: str, source: str, into: str | None = None, *,
         head = store._branch(dataset, into).commit_id
         try:
             return _merge_once(store, dataset, source, into, head, theirs, strategies, default, rows, key,
-                               message, author, given, resolutions is not None, allow_unrelated, publish, attempt)
+                               message, author, given, resolutions is not None, allow_unrelated, publish, attempt,
+                               run_id)
         except RefConflict:
             if attempt == max_attempts:
                 raise
@@ -132,7 +133,8 @@ def merge(store: Store, dataset: str, source: str, into: str | None = None, *,
 def _merge_once(store: Store, dataset: str, source: str, into: str, head: str, theirs: str,
                 strategies: Mapping[str, str] | None, default: str, rows: str | None,
                 key: Sequence[str] | Mapping[str, Sequence[str]] | None, message: str, author: str,
-                given: dict, check_given: bool, allow_unrelated: bool, publish: bool, attempt: int) -> MergeResult:
+                given: dict, check_given: bool, allow_unrelated: bool, publish: bool, attempt: int,
+                run_id: str | None) -> MergeResult:
     none = conflicts_table([])
     parents = parent_map(store.engine, dataset)
     if theirs in ancestors(parents, [head]):
@@ -156,7 +158,7 @@ def _merge_once(store: Store, dataset: str, source: str, into: str, head: str, t
         return MergeResult("conflicts", None, conflicts, base_id, others, head, theirs, False, attempt)
     result = commit_outcomes(store, dataset, into, head, ours_c.tables, outcomes,
                              message=message or f"Merge {source} into {into}", author=author, publish=publish,
-                             extra_parents=(theirs,), meta={"merge_base": base_id})
+                             extra_parents=(theirs,), meta={"merge_base": base_id}, run_id=run_id)
     return MergeResult("merged", result.commit_id, none, base_id, others, head, theirs, publish, attempt)
 
 
@@ -195,7 +197,8 @@ def merge_trees(store: Store, dataset: str, base: Mapping[str, TableInfo], ours:
 
 def commit_outcomes(store: Store, dataset: str, branch: str, head: str, ours: Mapping[str, TableInfo],
                     outcomes: Mapping[str, TableOutcome], *, message: str, author: str, publish: bool = True,
-                    extra_parents: tuple[str, ...] = (), meta: Mapping | None = None) -> CommitResult:
+                    extra_parents: tuple[str, ...] = (), meta: Mapping | None = None,
+                    run_id: str | None = None) -> CommitResult:
     """Write the merged tables and commit them onto ``head`` (RefConflict if the branch moved)."""
     ingested, removed = [], []
     for name, outcome in outcomes.items():
@@ -208,4 +211,4 @@ def commit_outcomes(store: Store, dataset: str, branch: str, head: str, ours: Ma
     check_declared_keys(store, dataset, ingested)
     return store._commit_tables(
         dataset, branch, ingested, message=message, author=author, replace=False, remove_tables=tuple(removed),
-        publish=publish, run_id=None, meta=meta, max_attempts=1, extra_parents=extra_parents, expected_head=head)
+        publish=publish, run_id=run_id, meta=meta, max_attempts=1, extra_parents=extra_parents, expected_head=head)

@@ -465,7 +465,8 @@ class Store(ReadsMixin, RefsMixin):
     def merge(self, dataset: str, source: str, into: str | None = None, *,
               strategies: Mapping[str, str] | None = None, default: str = "fail", rows: str | None = None,
               key: Sequence[str] | Mapping[str, Sequence[str]] | None = None, message: str = "", author: str = "",
-              resolutions: pa.Table | None = None, allow_unrelated: bool = False, publish: bool = True):
+              resolutions: pa.Table | None = None, allow_unrelated: bool = False, publish: bool = True,
+              run_id: str | None = None):
         """Three-way merge of ``source`` (theirs) into branch ``into`` (ours; default branch by default).
 
         Args:
@@ -479,6 +480,7 @@ class Store(ReadsMixin, RefsMixin):
             resolutions: A conflicts table from an earlier attempt with a ``resolved`` column.
             allow_unrelated: Merge histories with no common ancestor from an empty base.
             publish: Move the branch (True) or only create the merge commit (write-audit-publish).
+            run_id: The Dagster run that merges (lineage).
 
         Returns:
             A :class:`~.merge.MergeResult`; with conflicts nothing is written and no ref moves.
@@ -491,11 +493,11 @@ class Store(ReadsMixin, RefsMixin):
 
         return merge(self, dataset, source, into, strategies=strategies, default=default, rows=rows, key=key,
                      message=message, author=author, resolutions=resolutions, allow_unrelated=allow_unrelated,
-                     publish=publish)
+                     publish=publish, run_id=run_id)
 
     def edit(self, dataset: str, branch: str, *, table: str | None = None, add=None,
              remove: Sequence | None = None, update: Mapping | None = None, base: str | None = None,
-             message: str = "", author: str = "") -> CommitResult:
+             message: str = "", author: str = "", run_id: str | None = None) -> CommitResult:
         """Add, remove and update rows of one table as a new commit on ``branch``.
 
         Rows are named by key value when the table declares a key (a scalar, or a tuple
@@ -516,10 +518,10 @@ class Store(ReadsMixin, RefsMixin):
         from .edit import edit
 
         return edit(self, dataset, branch, table=table, add=add, remove=remove, update=update, base=base,
-                    message=message, author=author)
+                    message=message, author=author, run_id=run_id)
 
     def revert(self, dataset: str, branch: str, commit: str, *, mainline: int | None = None, message: str = "",
-               author: str = "") -> CommitResult:
+               author: str = "", run_id: str | None = None) -> CommitResult:
         """Undo ``commit``'s change (against its parent; ``mainline`` for a merge) on top of the branch head.
 
         Raises:
@@ -528,10 +530,11 @@ class Store(ReadsMixin, RefsMixin):
         """
         from .edit import revert
 
-        return revert(self, dataset, branch, commit, mainline=mainline, message=message, author=author)
+        return revert(self, dataset, branch, commit, mainline=mainline, message=message, author=author,
+                      run_id=run_id)
 
     def cherry_pick(self, dataset: str, branch: str, commit: str, *, mainline: int | None = None,
-                    message: str = "", author: str = "") -> CommitResult:
+                    message: str = "", author: str = "", run_id: str | None = None) -> CommitResult:
         """Apply ``commit``'s change (against its parent) on top of the branch head.
 
         Raises:
@@ -540,4 +543,5 @@ class Store(ReadsMixin, RefsMixin):
         """
         from .edit import cherry_pick
 
-        return cherry_pick(self, dataset, branch, commit, mainline=mainline, message=message, author=author)
+        return cherry_pick(self, dataset, branch, commit, mainline=mainline, message=message, author=author,
+                           run_id=run_id)

@@ -59,7 +59,7 @@ def pandas_keyed(a: pd.DataFrame, b: pd.DataFrame) -> dict:
 
 
 def pandas_multiset(a: pd.DataFrame, b: pd.DataFrame) -> tuple[int, int]:
-    key = lambda df: df.astype(str).agg("|".join, axis=1)  # noqa: E731 — one canonical text per row
+    key = lambda df: df.astype(str).agg("|".join, axis=1)
     ca, cb = key(a).value_counts(), key(b).value_counts()
     both = pd.concat([ca, cb], axis=1).fillna(0)
     diff = both.iloc[:, 1] - both.iloc[:, 0]
@@ -93,7 +93,7 @@ def test_keyed_diff_matches_pandas(store: Store, versions):
         for c in row.changed_columns:
             old = row[f"{c}__old"]
             assert (pd.isna(old) and pd.isna(base.loc[rid, c])) or old == base.loc[rid, c]
-    assert tilde.loc[list(known["updated"])[0]].changed_columns is not None
+    assert tilde.loc[next(iter(known["updated"]))].changed_columns is not None
 
 
 def test_keyless_diff_is_a_multiset_diff_matching_pandas(store: Store, versions):

@@ -25,7 +25,7 @@ def base_frame() -> pd.DataFrame:
                          "note": ["a", "b", "c", "d", "e"]})
 
 
-def setv(df: pd.DataFrame, rid: int, **cells) -> pd.DataFrame:  # noqa: ANN003
+def setv(df: pd.DataFrame, rid: int, **cells) -> pd.DataFrame:
     out = df.copy()
     for c, v in cells.items():
         out.loc[out.id == rid, c] = v
@@ -36,7 +36,7 @@ def drop(df: pd.DataFrame, rid: int) -> pd.DataFrame:
     return df[df.id != rid].reset_index(drop=True)
 
 
-def add(df: pd.DataFrame, **row) -> pd.DataFrame:  # noqa: ANN003
+def add(df: pd.DataFrame, **row) -> pd.DataFrame:
     return pd.concat([df, pd.DataFrame([row])]).reset_index(drop=True)
 
 
@@ -264,7 +264,7 @@ def test_lost_race_re_merges_onto_the_new_head(store: Store, monkeypatch: pytest
     original = merge_module.merge_trees
     interfered: list[str] = []
 
-    def interfere(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+    def interfere(*args, **kwargs):
         out = original(*args, **kwargs)
         if not interfered:
             interfered.append(store.edit("b", "main", update={5: {"note": "late"}}).commit_id)
@@ -277,7 +277,7 @@ def test_lost_race_re_merges_onto_the_new_head(store: Store, monkeypatch: pytest
     assert store.read_table("b", "main", "t").table.column("note").to_pylist() == ["x", "y", "c", "d", "late"]
 
 
-def _merger(root: str, url: str, branch: str, barrier, results) -> None:  # noqa: ANN001
+def _merger(root: str, url: str, branch: str, barrier, results) -> None:
     store = Store.open(root, url)
     try:
         barrier.wait(timeout=60)
