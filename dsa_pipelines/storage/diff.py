@@ -371,13 +371,19 @@ def _no_changes(store: Store, a_side: Side, b_side: Side, key: tuple[str, ...] |
 
 def resolve_key(key: Sequence[str] | Mapping[str, Sequence[str]] | None, table: str,
                 declared: Mapping[str, tuple[str, ...]]) -> tuple[tuple[str, ...] | None, bool]:
-    """The key for one table (given, else declared, else None) and whether it needs a full check."""
+    """The key for one table and whether it needs a full uniqueness check.
+
+    ``key`` given (for this table, when a mapping) wins, ``[]`` meaning keyless; else the
+    declared key (checked at every commit, so not again), else keyless.
+    """
     if isinstance(key, Mapping):
         key = key.get(table)
     elif isinstance(key, str):
         key = [key]
     if key is not None:
         given = tuple(key)
+        if not given:
+            return None, False
         return given, given != declared.get(table)
     return declared.get(table), False
 

@@ -90,9 +90,10 @@ def _locate(store: Store, side: Side, key: tuple[str, ...] | None, refs: Sequenc
                            table=side.name) from e
     iw, ie = pair_equal(wanted, existing, list(key))
     if len(iw) < len(values):
-        missing = np.setdiff1d(np.arange(len(values)), iw)[0]
-        raise InvalidInput(f"{what}: table {side.name!r} has no row with key {values[missing]}",
-                           table=side.name, key=values[missing])
+        missing = values[np.setdiff1d(np.arange(len(values)), iw)[0]]
+        shown = missing[0] if len(missing) == 1 else missing
+        raise InvalidInput(f"{what}: table {side.name!r} has no row with key {shown!r}", table=side.name,
+                           key=shown)
     return ie[np.argsort(iw)]
 
 

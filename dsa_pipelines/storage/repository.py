@@ -448,7 +448,7 @@ class Store(ReadsMixin, RefsMixin):
             base: Any revision (another branch, an unrelated commit...).
             target: Any revision (default: the default branch head).
             table: Only this table.
-            key: Columns pairing rows (or {table: columns}); default: the declared key.
+            key: Columns pairing rows (or {table: columns}); default: the declared key; [] forces keyless.
             pair: Keyless tables: ``"position"`` pairs in-place edits as ``~``; None: multiset diff.
 
         Returns:

@@ -1,6 +1,6 @@
 """`make bench`: every benchmark, printed as Markdown tables.
 
-Usage: python -m dsa_pipelines_tests.bench [--rows N] [--repeat K] [--only store,statistics,sampling]
+Usage: python -m dsa_pipelines_tests.bench [--rows N] [--repeat K] [--only store,statistics,sampling,diff]
 Data is generated deterministically under data/bench/ (not committed) and reused.
 """
 
@@ -16,6 +16,7 @@ SUITES = {
     "store": "dsa_pipelines_tests.bench.bench_store",
     "statistics": "dsa_pipelines_tests.bench.bench_statistics",
     "sampling": "dsa_pipelines_tests.bench.bench_sampling",
+    "diff": "dsa_pipelines_tests.bench.bench_diff",
 }
 
 

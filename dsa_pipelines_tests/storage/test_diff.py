@@ -263,3 +263,10 @@ def test_highlighter_marks_left_out_rows(store: Store, tmp_path):
     store.commit("g", changed, table="t")
     lines = store.diff("g", "main~1", key=["id"]).to_csv(tmp_path / "g.csv").read_text().splitlines()
     assert [line.split(",")[0].strip('"') for line in lines] == ["@@", "...", "->", "...", "->", "..."]
+
+
+def test_empty_key_forces_a_keyless_diff(store: Store, versions):
+    store.set_table_key("d", "t", ["id"])
+    td = store.diff("d", "main~1", key=[]).tables["t"]
+    assert td.key is None
+    assert (td.added + td.changed, td.removed + td.changed) == pandas_multiset(*versions[:2])
