@@ -88,7 +88,13 @@ def _locate(store: Store, side: Side, key: tuple[str, ...] | None, refs: Sequenc
     except (pa.ArrowException, TypeError) as e:
         raise InvalidInput(f"{what}: key values {values[:3]} do not fit key {list(key)}: {e}",
                            table=side.name) from e
-    iw, ie = pair_equal(wanted, existing, list(key))
+    if len(key) == 1:  # a hash look-up of the wanted values in the key column
+        pos = pc.index_in(wanted.column(key[0]), value_set=existing.column(key[0]).combine_chunks())
+        found = pos.is_valid().to_numpy(zero_copy_only=False)
+        iw = np.flatnonzero(found)
+        ie = pc.fill_null(pos, 0).to_numpy(zero_copy_only=False)[found].astype(np.int64)
+    else:
+        iw, ie = pair_equal(wanted, existing, list(key))
     if len(iw) < len(values):
         missing = values[np.setdiff1d(np.arange(len(values)), iw)[0]]
         shown = missing[0] if len(missing) == 1 else missing
@@ -113,8 +119,10 @@ def build_edit(store: Store, side: Side, key: tuple[str, ...] | None, add: Rows 
     if len(both):
         raise InvalidInput(f"row {int(both[0])} of table {name!r} is both removed and updated", row_id=int(both[0]))
     replacements = schema.empty_table()
+    cut = np.unique(np.concatenate([remove_ids, update_ids]))
+    old_rows = read_manifest(store.objects, side.manifest.select(cut), schema) if len(cut) else None
     if len(update_ids):
-        current = read_manifest(store.objects, side.manifest.select(update_ids), schema)
+        current = old_rows.take(pa.array(np.searchsorted(cut, update_ids)))
         changes = list(update.values())
         columns = sorted({c for ch in changes for c in ch})
         _check_columns(columns, schema, name, "update")
@@ -135,7 +143,7 @@ def build_edit(store: Store, side: Side, key: tuple[str, ...] | None, add: Rows 
         _check_columns(rows.column_names, schema, name, "add")
         inserts = conform(rows, schema, f"add to table {name!r}")
     after = np.full(inserts.num_rows, side.row_count - 1, np.int64)
-    return TableEdit(remove_ids, update_ids, replacements, after, inserts)
+    return TableEdit(remove_ids, update_ids, replacements, after, inserts, old_rows)
 
 
 def _apply(store: Store, dataset: str, branch: str, base: Commit, theirs: Mapping[str, TableInfo], *,

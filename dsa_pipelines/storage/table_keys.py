@@ -82,6 +82,8 @@ def check_unique(rows: pa.Table, key: Sequence[str], table: str, row_ids: np.nda
                                table=table, key=tuple(key), value=None, rows=named)
     if rows.num_rows < 2:
         return
+    if len(key) == 1 and pc.count_distinct(rows.column(key[0])).as_py() == rows.num_rows:
+        return  # the common case, by a hash count (no grouping)
     keyed = rows.select(list(key)).append_column("__row", pa.array(ids))
     counts = keyed.group_by(list(key)).aggregate([("__row", "count"), ("__row", "min")])
     dup = counts.filter(pc.greater(counts.column("__row_count"), 1))

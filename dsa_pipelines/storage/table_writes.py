@@ -39,6 +39,8 @@ class TableEdit:
         replacements: The new rows (result schema).
         insert_after: Per inserted row, the row it follows (-1: the start).
         inserts: The inserted rows (result schema), in order among those at the same place.
+        old_rows: If already read: the current rows at the removed and replaced row ids, in
+            ascending row id order (saves reading them again for the null counts).
     """
 
     remove: np.ndarray
@@ -46,6 +48,7 @@ class TableEdit:
     replacements: pa.Table
     insert_after: np.ndarray
     inserts: pa.Table
+    old_rows: pa.Table | None = None
 
     @property
     def empty(self) -> bool:
@@ -125,7 +128,10 @@ def write_table(store: Store, ours: Side, schema: pa.Schema, edit: TableEdit) ->
     keys = read_manifest(store.objects, final, schema, columns=[], with_keys=True)
     logical = logical_schema(schema)
     cut = np.unique(np.concatenate([edit.remove, edit.replace_rows]).astype(np.int64))
-    gone = read_manifest(store.objects, ours.manifest.select(cut), schema) if len(cut) else schema.empty_table()
+    if edit.old_rows is not None and edit.old_rows.num_rows == len(cut):
+        gone = edit.old_rows
+    else:
+        gone = read_manifest(store.objects, ours.manifest.select(cut), schema) if len(cut) else schema.empty_table()
     old_nulls = {c.name: c.nulls for c in ours.info.columns} if ours.info is not None else {}
     types = dict(logical)
     columns = tuple(
