@@ -353,13 +353,34 @@ def table_diff(store: Store, a_info: TableInfo | None, b_info: TableInfo | None,
     if a_info is not None and b_info is not None and a_info.content_id == b_info.content_id:
         return TableDiff(name, "unchanged", 0, 0, 0, b_info.row_count, SchemaDiff(), key, 0,
                          changes_table(_no_changes(store, a_side, b_side, key)))
+    if a_info is None or b_info is None:  # a whole table added or removed: counts without reading rows
+        info, change = (b_info, "+") if a_info is None else (a_info, "-")
+        n = info.row_count
+        schema_only = changes_table(_no_changes(store, a_side, b_side, key))
+        return TableDiff(name, "added" if change == "+" else "removed", n if change == "+" else 0,
+                         n if change == "-" else 0, 0, 0, SchemaDiff(), key, 0, None,
+                         lambda offset, limit: _whole_table(store, info, change, offset, limit, schema_only.schema))
     ch = table_changes(store, a_side, b_side, key, pair, check_key)
-    status = "added" if a_info is None else "removed" if b_info is None else "modified"
+    status = "modified"
     sdiff = schema_diff(a_info.schema if a_info else None, b_info.schema if b_info else None)
     if status == "modified" and not (len(ch.removed) or len(ch.added) or len(ch.pair_a) or sdiff.changed):
         status = "unchanged"
     return TableDiff(name, status, len(ch.added), len(ch.removed), len(ch.pair_a), ch.unchanged, sdiff, key,
                      ch.rows_read, changes_table(ch))
+
+
+def _whole_table(store: Store, info: TableInfo, change: str, offset: int, limit: int | None,
+                 schema: pa.Schema) -> pa.Table:
+    """A page of an added (``+``) or removed (``-``) table in the ``rows()`` format."""
+    rows = read_manifest(store.objects, store._manifest(info.manifest_id).window(offset, limit), info.schema)
+    n = rows.num_rows
+    ids = pa.array(np.arange(offset, offset + n, dtype=np.int64))
+    none = pa.nulls(n, pa.int64())
+    meta = {"change": pa.array([change] * n, pa.string()), "base_logical_row_id": ids if change == "-" else none,
+            "logical_row_id": ids if change == "+" else none,
+            "changed_columns": pa.nulls(n, pa.list_(pa.string()))}
+    data = {(f"{c}__new" if c in META_COLUMNS else c): rows.column(c) for c in info.schema.names}
+    return pa.table({**meta, **data}).cast(schema)
 
 
 def _no_changes(store: Store, a_side: Side, b_side: Side, key: tuple[str, ...] | None) -> TableChanges:

@@ -15,6 +15,7 @@ target order (format in ``docs/diff-merge.md``):
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -76,7 +77,9 @@ class TableDiff:
     schema: SchemaDiff
     key: tuple[str, ...] | None
     rows_read: int
-    changes: pa.Table = field(repr=False, hash=False, compare=False)
+    changes: pa.Table | None = field(repr=False, hash=False, compare=False)
+    loader: Callable[[int, int | None], pa.Table] | None = field(default=None, repr=False, hash=False,
+                                                                 compare=False)
 
     def rows(self, limit: int | None = None, offset: int = 0) -> pa.Table:
         """The differing rows in target order (removed rows where they were), paginated.
@@ -89,6 +92,8 @@ class TableDiff:
             An Arrow table in the format described in this module's docstring.
         """
         offset = max(offset, 0)
+        if self.loader is not None:  # a whole table added or removed: read only the page asked for
+            return self.loader(offset, limit)
         return self.changes.slice(offset, limit) if limit is not None else self.changes.slice(offset)
 
     @property

@@ -270,3 +270,14 @@ def test_empty_key_forces_a_keyless_diff(store: Store, versions):
     td = store.diff("d", "main~1", key=[]).tables["t"]
     assert td.key is None
     assert (td.added + td.changed, td.removed + td.changed) == pandas_multiset(*versions[:2])
+
+
+def test_added_table_rows_are_read_page_by_page(store: Store):
+    store.create_dataset("a")
+    store.commit("a", generated(50), table="t")
+    td = store.diff("a", "main~1").tables["t"]
+    assert (td.status, td.added, td.rows_read) == ("added", 50, 0)
+    page = td.rows(limit=3, offset=10).to_pylist()
+    assert [(r["change"], r["logical_row_id"], r["id"]) for r in page] == [("+", 10, 10), ("+", 11, 11), ("+", 12, 12)]
+    gone = store.diff("a", "main", "main~1").tables["t"]
+    assert (gone.status, gone.removed, gone.rows().num_rows) == ("removed", 50, 50)
