@@ -37,7 +37,7 @@ def _objects_bytes(root: Path) -> int:
     return sum(p.stat().st_size for p in (root / "objects").rglob("*") if p.is_file())
 
 
-def _median(fn, repeat: int = REPEAT) -> tuple[float, object]:  # noqa: ANN001
+def _median(fn, repeat: int = REPEAT) -> tuple[float, object]:
     times, out = [], None
     for _ in range(repeat):
         t0 = time.perf_counter()
@@ -152,7 +152,7 @@ def main() -> None:
     if args.child:
         print(json.dumps(measure(args.rows, Path(args.data), Path(args.root))))
         return
-    from dsa_pipelines_tests.bench.bench_store import print_table  # noqa: PLC0415 — printing only
+    from dsa_pipelines_tests.bench.bench_store import print_table
 
     print_table(run(args.rows, Path(args.data)), f"diff ({args.rows:,} rows)")
 
