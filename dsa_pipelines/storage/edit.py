@@ -31,7 +31,7 @@ from .merge_tables import TableOutcome
 from .models import Commit, CommitResult, TableInfo
 from .names import validate_ref_name
 from .reading import read_manifest
-from .table_keys import declared_key
+from .table_keys import check_unique, declared_key
 from .table_writes import TableEdit, conform
 
 if TYPE_CHECKING:
@@ -143,7 +143,24 @@ def build_edit(store: Store, side: Side, key: tuple[str, ...] | None, add: Rows 
         _check_columns(rows.column_names, schema, name, "add")
         inserts = conform(rows, schema, f"add to table {name!r}")
     after = np.full(inserts.num_rows, side.row_count - 1, np.int64)
+    if key is not None and (inserts.num_rows or set(key) & {c for ch in update.values() for c in ch}):
+        _check_keys_after(store, side, key, cut, replacements, inserts)
     return TableEdit(remove_ids, update_ids, replacements, after, inserts, old_rows)
+
+
+def _check_keys_after(store: Store, side: Side, key: tuple[str, ...], cut: np.ndarray, replacements: pa.Table,
+                      inserts: pa.Table) -> None:
+    """Check the declared key over the table as the edit leaves it, before anything is written.
+
+    Raises:
+        KeyViolation: a null or duplicated key value (row ids: kept rows keep theirs, new rows follow).
+    """
+    existing = read_manifest(store.objects, side.manifest, side.schema, list(key))
+    kept = np.ones(existing.num_rows, bool)
+    kept[cut] = False
+    after = pa.concat_tables([existing.filter(pa.array(kept)), replacements.select(list(key)),
+                              inserts.select(list(key))])
+    check_unique(after, key, side.name)
 
 
 def _apply(store: Store, dataset: str, branch: str, base: Commit, theirs: Mapping[str, TableInfo], *,

@@ -143,3 +143,12 @@ def test_revert_of_the_root_is_refused(keyed: Store):
     root = keyed.log("e")[-1].commit.id
     with pytest.raises(InvalidInput, match="root"):
         keyed.revert("e", "main", root)
+
+
+def test_a_key_violation_is_found_before_anything_is_stored(keyed: Store):
+    packs = sorted(p.name for p in (keyed.root / "objects" / "packs").rglob("*") if p.is_file())
+    with pytest.raises(KeyViolation, match="duplicated"):
+        keyed.edit("e", "main", update={3: {"id": 4}})
+    with pytest.raises(KeyViolation, match="null"):
+        keyed.edit("e", "main", add=[{"note": "no id"}])
+    assert sorted(p.name for p in (keyed.root / "objects" / "packs").rglob("*") if p.is_file()) == packs
