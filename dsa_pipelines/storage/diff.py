@@ -16,7 +16,6 @@ Cost follows the change: a one-row change of a million-row table reads a few row
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -24,14 +23,14 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .diff_models import META_COLUMNS, OLD_SUFFIX, Diff, SchemaDiff, TableDiff
-from .errors import InvalidInput, TableNotFound
+from .diff_models import SchemaDiff
+from .errors import InvalidInput
 from .hashing import KEY_COLUMNS, logical_schema
 from .manifest import Manifest
 from .manifest_match import Matching, match_manifests
 from .models import TableInfo
 from .reading import read_manifest
-from .table_keys import check_key_columns, check_unique, declared_keys
+from .table_keys import check_key_columns, check_unique
 
 if TYPE_CHECKING:
     from .repository import Store
@@ -271,160 +270,3 @@ def _longest_common_subsequence(a: list[str], b: list[str]) -> set[str]:
         else:
             j += 1
     return out
-
-
-def _output_type(name: str, a: pa.Schema, b: pa.Schema) -> pa.DataType:
-    if name in a.names and name in b.names and \
-            logical_schema(pa.schema([a.field(name)])) != logical_schema(pa.schema([b.field(name)])):
-        return pa.string()  # a retyped column is shown as text
-    return b.field(name).type if name in b.names else a.field(name).type
-
-
-def _values(table: pa.Table, rows: np.ndarray, name: str, out_type: pa.DataType) -> pa.ChunkedArray:
-    if name not in table.column_names:
-        return pa.chunked_array([pa.nulls(len(rows), out_type)])
-    col = table.column(name).take(pa.array(rows, pa.int64()))
-    return col if col.type == out_type else col.cast(out_type)
-
-
-def changes_table(ch: TableChanges) -> pa.Table:
-    """The differing rows in target order, in the ``TableDiff.rows()`` format."""
-    a_schema, b_schema = ch.a_side.schema, ch.b_side.schema
-    columns = union_columns(a_schema, b_schema)
-    changed_cols = [c for c in columns if ch.changed[c].any()]
-    n_rem, n_add, n_chg = len(ch.removed), len(ch.added), len(ch.pair_a)
-    a_rows = ch.a.column(ROW).to_numpy()
-    b_rows = ch.b.column(ROW).to_numpy()
-    gap_pos = _removed_positions(ch, a_rows, b_rows)
-    position = np.concatenate([gap_pos[ch.removed], b_rows[ch.added], b_rows[ch.pair_b]])
-    sub = np.concatenate([np.zeros(n_rem, np.int64), np.ones(n_add + n_chg, np.int64)])
-    tie = np.concatenate([a_rows[ch.removed], b_rows[ch.added], b_rows[ch.pair_b]])
-    order = pa.array(np.lexsort((tie, sub, position)))
-    out: dict[str, pa.ChunkedArray | pa.Array] = {
-        "change": pa.array(["-"] * n_rem + ["+"] * n_add + ["~"] * n_chg, pa.string()),
-        "base_logical_row_id": pa.array(np.concatenate([a_rows[ch.removed], np.zeros(n_add, np.int64),
-                                                        a_rows[ch.pair_a]]),
-                                        mask=np.concatenate([np.zeros(n_rem, bool), np.ones(n_add, bool),
-                                                             np.zeros(n_chg, bool)])),
-        "logical_row_id": pa.array(np.concatenate([np.zeros(n_rem, np.int64), b_rows[ch.added], b_rows[ch.pair_b]]),
-                                   mask=np.concatenate([np.ones(n_rem, bool), np.zeros(n_add + n_chg, bool)])),
-    }
-    if n_chg and columns:
-        matrix = np.stack([ch.changed[c] for c in columns], axis=1)
-        _, col_idx = np.nonzero(matrix)  # row-major: each row's changed columns in column order
-        offsets = np.concatenate([[0], np.cumsum(matrix.sum(axis=1))]).astype(np.int32)
-        lists = pa.ListArray.from_arrays(pa.array(offsets), pa.array(np.array(columns, dtype=object)[col_idx],
-                                                                      pa.string()))
-    else:
-        lists = pa.array([[]] * n_chg, pa.list_(pa.string()))
-    out["changed_columns"] = pa.concat_arrays([pa.nulls(n_rem + n_add, pa.list_(pa.string())), lists])
-    for c in columns:
-        t = _output_type(c, a_schema, b_schema)
-        label = f"{c}__new" if c in META_COLUMNS else c
-        out[label] = pa.concat_arrays([_values(ch.a, ch.removed, c, t).combine_chunks(),
-                                       _values(ch.b, ch.added, c, t).combine_chunks(),
-                                       _values(ch.b, ch.pair_b, c, t).combine_chunks()])
-    for c in changed_cols:
-        t = _output_type(c, a_schema, b_schema)
-        old = _values(ch.a, ch.pair_a, c, t).combine_chunks()
-        old = pc.if_else(pa.array(ch.changed[c]), old, pa.nulls(n_chg, t))
-        out[f"{c}{OLD_SUFFIX}"] = pa.concat_arrays([pa.nulls(n_rem + n_add, t), old])
-    return pa.table(out).take(order)
-
-
-def _removed_positions(ch: TableChanges, a_rows: np.ndarray, b_rows: np.ndarray) -> np.ndarray:
-    """For each unpaired base row, the target position it "was" at: after the target row of the
-    nearest preceding base row that is unchanged or paired (0 when there is none)."""
-    m = ch.matching
-    anchor_a = np.concatenate([m.a_start + m.length - 1, a_rows[ch.pair_a]])
-    anchor_b = np.concatenate([m.b_start + m.length - 1, b_rows[ch.pair_b]])
-    order = np.argsort(anchor_a, kind="stable")
-    anchor_a, anchor_b = anchor_a[order], anchor_b[order]
-    i = np.searchsorted(anchor_a, a_rows, side="left") - 1
-    return np.where(i >= 0, anchor_b[np.clip(i, 0, None)] + 1 if len(anchor_b) else 0, 0).astype(np.int64)
-
-
-def table_diff(store: Store, a_info: TableInfo | None, b_info: TableInfo | None, name: str,
-               key: tuple[str, ...] | None, pair: str | None, check_key: bool) -> TableDiff:
-    """The diff of one table between two commits (either may lack it)."""
-    schema = (b_info or a_info).schema
-    a_side = Side.of(store, a_info, name, schema)
-    b_side = Side.of(store, b_info, name, schema)
-    if a_info is not None and b_info is not None and a_info.content_id == b_info.content_id:
-        return TableDiff(name, "unchanged", 0, 0, 0, b_info.row_count, SchemaDiff(), key, 0,
-                         changes_table(_no_changes(store, a_side, b_side, key)))
-    if a_info is None or b_info is None:  # a whole table added or removed: counts without reading rows
-        info, change = (b_info, "+") if a_info is None else (a_info, "-")
-        n = info.row_count
-        schema_only = changes_table(_no_changes(store, a_side, b_side, key))
-        return TableDiff(name, "added" if change == "+" else "removed", n if change == "+" else 0,
-                         n if change == "-" else 0, 0, 0, SchemaDiff(), key, 0, None,
-                         lambda offset, limit: _whole_table(store, info, change, offset, limit, schema_only.schema))
-    ch = table_changes(store, a_side, b_side, key, pair, check_key)
-    status = "modified"
-    sdiff = schema_diff(a_info.schema if a_info else None, b_info.schema if b_info else None)
-    if status == "modified" and not (len(ch.removed) or len(ch.added) or len(ch.pair_a) or sdiff.changed):
-        status = "unchanged"
-    return TableDiff(name, status, len(ch.added), len(ch.removed), len(ch.pair_a), ch.unchanged, sdiff, key,
-                     ch.rows_read, changes_table(ch))
-
-
-def _whole_table(store: Store, info: TableInfo, change: str, offset: int, limit: int | None,
-                 schema: pa.Schema) -> pa.Table:
-    """A page of an added (``+``) or removed (``-``) table in the ``rows()`` format."""
-    rows = read_manifest(store.objects, store._manifest(info.manifest_id).window(offset, limit), info.schema)
-    n = rows.num_rows
-    ids = pa.array(np.arange(offset, offset + n, dtype=np.int64))
-    none = pa.nulls(n, pa.int64())
-    meta = {"change": pa.array([change] * n, pa.string()), "base_logical_row_id": ids if change == "-" else none,
-            "logical_row_id": ids if change == "+" else none,
-            "changed_columns": pa.nulls(n, pa.list_(pa.string()))}
-    data = {(f"{c}__new" if c in META_COLUMNS else c): rows.column(c) for c in info.schema.names}
-    return pa.table({**meta, **data}).cast(schema)
-
-
-def _no_changes(store: Store, a_side: Side, b_side: Side, key: tuple[str, ...] | None) -> TableChanges:
-    none = np.empty(0, np.int64)
-    return TableChanges(a_side, b_side, key, Matching(none, none, none, none, none),
-                        read_rows(store, a_side, none), read_rows(store, b_side, none), none, none,
-                        {c: np.zeros(0, bool) for c in union_columns(a_side.schema, b_side.schema)}, none, none, 0)
-
-
-def resolve_key(key: Sequence[str] | Mapping[str, Sequence[str]] | None, table: str,
-                declared: Mapping[str, tuple[str, ...]]) -> tuple[tuple[str, ...] | None, bool]:
-    """The key for one table and whether it needs a full uniqueness check.
-
-    ``key`` given (for this table, when a mapping) wins, ``[]`` meaning keyless; else the
-    declared key (checked at every commit, so not again), else keyless.
-    """
-    if isinstance(key, Mapping):
-        key = key.get(table)
-    elif isinstance(key, str):
-        key = [key]
-    if key is not None:
-        given = tuple(key)
-        if not given:
-            return None, False
-        return given, given != declared.get(table)
-    return declared.get(table), False
-
-
-def diff(store: Store, dataset: str, base: str, target: str | None = None, *, table: str | None = None,
-         key: Sequence[str] | Mapping[str, Sequence[str]] | None = None, pair: str | None = "position") -> Diff:
-    """The diff of two commits of a dataset (see :meth:`Store.diff`)."""
-    base_commit = store.get_commit(dataset, base)
-    target_commit = store.get_commit(dataset, target)
-    names = sorted(set(base_commit.tables) | set(target_commit.tables))
-    if table is not None:
-        if table not in names:
-            raise TableNotFound(f"neither {base_commit.short_id} nor {target_commit.short_id} of {dataset!r} "
-                                f"has a table {table!r} (tables: {', '.join(names) or 'none'})",
-                                kind="table", name=table)
-        names = [table]
-    declared = declared_keys(store.engine, dataset)
-    tables = {}
-    for name in names:
-        k, check = resolve_key(key, name, declared)
-        tables[name] = table_diff(store, base_commit.tables.get(name), target_commit.tables.get(name), name, k,
-                                  pair, check)
-    return Diff(dataset, base_commit.id, target_commit.id, tables)

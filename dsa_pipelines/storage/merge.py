@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 import pyarrow as pa
 
-from .diff import resolve_key
+from .commit_diff import resolve_key
 from .errors import InvalidInput, RefConflict, UnrelatedHistories
 from .merge_base import ancestors, merge_bases, parent_map
 from .merge_cells import CONFLICT_COLUMNS, check_strategies, conflicts_table

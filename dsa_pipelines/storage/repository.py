@@ -458,7 +458,7 @@ class Store(ReadsMixin, RefsMixin):
             DatasetNotFound, RevisionNotFound, TableNotFound, InvalidInput (key column
             missing), KeyViolation (null or duplicate key).
         """
-        from .diff import diff
+        from .commit_diff import diff
 
         return diff(self, dataset, base, target, table=table, key=key, pair=pair)
 
