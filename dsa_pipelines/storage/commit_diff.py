@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .catalog.keys_schema import declared_keys
 from .diff import (
     Side,
     TableChanges,
@@ -26,7 +27,6 @@ from .diff_rows import changes_table, whole_table
 from .errors import TableNotFound
 from .manifest_match import Matching
 from .models import TableInfo
-from .table_keys import declared_keys
 
 if TYPE_CHECKING:
     from .repository import Store

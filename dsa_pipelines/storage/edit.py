@@ -23,6 +23,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .catalog.keys_schema import declared_key
 from .diff import Side, pair_equal
 from .errors import InvalidInput, MergeConflict, RefConflict
 from .merge import MAX_MERGE_ATTEMPTS, commit_outcomes, merge_trees
@@ -31,7 +32,7 @@ from .merge_tables import TableOutcome
 from .models import Commit, CommitResult, TableInfo
 from .names import validate_ref_name
 from .reading import read_manifest
-from .table_keys import check_unique, declared_key
+from .table_keys import check_unique
 from .table_writes import TableEdit, conform
 
 if TYPE_CHECKING:

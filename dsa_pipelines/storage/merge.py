@@ -19,14 +19,16 @@ from typing import TYPE_CHECKING
 
 import pyarrow as pa
 
+from .catalog.keys_schema import declared_keys
 from .commit_diff import resolve_key
+from .commits import parent_map
 from .errors import InvalidInput, RefConflict, UnrelatedHistories
-from .merge_base import ancestors, merge_bases, parent_map
+from .merge_base import ancestors, merge_bases
 from .merge_cells import CONFLICT_COLUMNS, check_strategies, conflicts_table
 from .merge_tables import Settings, TableOutcome, merge_table
 from .models import CommitResult, TableInfo
 from .names import validate_ref_name
-from .table_keys import check_declared_keys, declared_keys
+from .table_keys import check_declared_keys
 
 if TYPE_CHECKING:
     from .repository import Store

@@ -11,19 +11,8 @@ from collections import deque
 
 import sqlalchemy as sa
 
-from .catalog.schema import commit_parents, commits
-
-
-def parent_map(engine: sa.Engine, dataset: str) -> dict[str, tuple[str, ...]]:
-    """Every commit of a dataset mapped to its parents, in order (one query)."""
-    query = (sa.select(commit_parents.c.commit_id, commit_parents.c.position, commit_parents.c.parent_id)
-             .join(commits, commits.c.id == commit_parents.c.commit_id).where(commits.c.dataset == dataset))
-    with engine.connect() as conn:
-        rows = sorted(conn.execute(query).all(), key=lambda r: (r.commit_id, r.position))
-    out: dict[str, list[str]] = {}
-    for r in rows:
-        out.setdefault(r.commit_id, []).append(r.parent_id)
-    return {k: tuple(v) for k, v in out.items()}
+from .catalog.schema import commits
+from .commits import parent_map
 
 
 def ancestors(parents: dict[str, tuple[str, ...]], starts: list[str]) -> set[str]:

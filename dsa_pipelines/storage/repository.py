@@ -435,7 +435,7 @@ class Store(ReadsMixin, RefsMixin):
 
     def table_key(self, dataset: str, table: str) -> tuple[str, ...] | None:
         """The key declared on a dataset's table, or None."""
-        from .table_keys import declared_key
+        from .catalog.keys_schema import declared_key
 
         self.get_dataset(dataset)
         return declared_key(self.engine, dataset, table)

@@ -7,18 +7,15 @@ every commit of the table is checked: a null or duplicated key value is a
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import sqlalchemy as sa
 
-from .catalog.keys_schema import table_keys
+from .catalog.keys_schema import declared_keys, save_key
 from .errors import InvalidInput, KeyViolation
-from .models import utc_now
 from .names import validate_table_name
 from .reading import read_manifest
 
@@ -27,21 +24,6 @@ if TYPE_CHECKING:
     from .repository import Store
 
 MAX_NAMED_ROWS = 5
-
-
-def declared_key(engine: sa.Engine, dataset: str, table: str) -> tuple[str, ...] | None:
-    """The key declared on a dataset's table, or None."""
-    with engine.connect() as conn:
-        row = conn.execute(sa.select(table_keys.c.columns).where(
-            table_keys.c.dataset == dataset, table_keys.c.table_name == table)).first()
-    return tuple(json.loads(row.columns)) if row else None
-
-
-def declared_keys(engine: sa.Engine, dataset: str) -> dict[str, tuple[str, ...]]:
-    """Every key declared on a dataset's tables, by table name."""
-    with engine.connect() as conn:
-        rows = conn.execute(sa.select(table_keys).where(table_keys.c.dataset == dataset)).all()
-    return {r.table_name: tuple(json.loads(r.columns)) for r in rows}
 
 
 def check_key_columns(key: Sequence[str], schema: pa.Schema, table: str, side: str = "") -> tuple[str, ...]:
@@ -117,11 +99,7 @@ def set_table_key(store: Store, dataset: str, table: str, columns: Sequence[str]
         key = check_key_columns(columns, schema or pa.schema([pa.field(str(c), pa.null()) for c in columns]), table)
         if table in head.tables:
             check_unique(store.read_table(dataset, head.id, table, columns=list(key)).table, key, table)
-    with store.engine.begin() as conn:
-        conn.execute(table_keys.delete().where(table_keys.c.dataset == dataset, table_keys.c.table_name == table))
-        if key is not None:
-            conn.execute(table_keys.insert().values(dataset=dataset, table_name=table, columns=json.dumps(list(key)),
-                                                    updated_at=utc_now()))
+    save_key(store.engine, dataset, table, key)
     return key
 
 

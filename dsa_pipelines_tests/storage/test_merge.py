@@ -13,8 +13,8 @@ import pytest
 
 from dsa_pipelines.storage import InvalidInput, RefConflict, Store, UnrelatedHistories
 from dsa_pipelines.storage import merge as merge_module
-from dsa_pipelines.storage.commits import insert_commit
-from dsa_pipelines.storage.merge_base import ancestors, parent_map
+from dsa_pipelines.storage.commits import insert_commit, parent_map
+from dsa_pipelines.storage.merge_base import ancestors
 from dsa_pipelines.storage.refs import BRANCH
 
 Change = Callable[[pd.DataFrame], pd.DataFrame]
