@@ -6,8 +6,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export DAGSTER_HOME ?= $(CURDIR)/data/dagster
 export DSA_STORE_ROOT ?= $(CURDIR)/data/store
+export DSA_CATALOG_URL ?=
 
-.PHONY: install run test dev bench clean
+.PHONY: install run test lint dev bench clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -25,7 +26,11 @@ run: install $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/python -m dsa_pipelines.demo
 
 test: install
+	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
+
+lint: install
+	$(BIN)/ruff check .
 
 dev: install $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/dagster dev -h 127.0.0.1 -p $${DAGSTER_PORT:-3000} -w workspace.yaml

@@ -41,10 +41,9 @@ def _create(store: Store, args: argparse.Namespace) -> None:
 
 
 def _commit(store: Store, args: argparse.Namespace) -> None:
-    if args.create and args.dataset not in {d.name for d in store.list_datasets()}:
-        store.create_dataset(args.dataset, created_by=args.author)
     res = store.commit(args.dataset, args.paths, branch=args.branch, message=args.message, author=args.author,
-                       table=args.table, sheets=args.sheet or None, replace=args.replace)
+                       table=args.table, sheets=args.sheet or None, replace=args.replace,
+                       create_dataset=bool(args.create))
     if not res.changed:
         print(f"no changes: {res.branch} is already {res.short_id}")
         return

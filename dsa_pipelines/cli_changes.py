@@ -14,8 +14,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from dsa_pipelines.storage import Diff, InvalidInput, MergeResult, Store, TableDiff
-from dsa_pipelines.storage.edit_file import read_changes
+from dsa_pipelines.storage import Diff, InvalidInput, MergeResult, Store, TableDiff, read_changes
 
 _COLOURS = {"+": "\033[32m", "-": "\033[31m", "~": "\033[33m", "!": "\033[36m"}
 _RESET = "\033[0m"

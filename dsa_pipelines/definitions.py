@@ -1,18 +1,23 @@
 """The one Dagster entry point (``workspace.yaml`` loads this module).
 
-Each feature module under ``defs/`` exposes ``defs: dg.Definitions`` holding its
-assets, checks, jobs, sensors and schedules; here they are merged and the shared
-resources are bound once.
+Every module under ``defs/`` is loaded by ``dg.load_from_defs_folder`` (the project is
+declared in ``pyproject.toml``'s ``[tool.dg]``): each holds one feature's assets,
+checks, jobs, sensors and schedules, and ``defs/resources.py`` binds the store resource.
 """
+
+from pathlib import Path
 
 import dagster as dg
 
-from dsa_pipelines.defs import changes, commit_sensors, ingest, landing, ref_jobs, sampling, statistics
-from dsa_pipelines.defs.resources import store_resource
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
-FEATURES = [ingest, sampling, statistics, landing, commit_sensors, ref_jobs, changes]
 
-defs = dg.Definitions.merge(
-    *(feature.defs for feature in FEATURES),
-    dg.Definitions(resources={"store": store_resource()}),
-)
+def load() -> dg.Definitions:
+    """Everything in ``dsa_pipelines/defs``, merged."""
+    return dg.load_from_defs_folder(path_within_project=PROJECT_ROOT)
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    """The code location: everything in ``dsa_pipelines/defs``."""
+    return load()

@@ -19,7 +19,6 @@ environment; ``make run`` sets both).
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -27,13 +26,13 @@ from pathlib import Path
 
 import dagster as dg
 
+from dsa_pipelines import settings
 from dsa_pipelines.defs import ingest
 from dsa_pipelines.defs.resources import StoreResource
 from dsa_pipelines.storage import Commit, Store
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLES = REPO / "data" / "samples"
-EXPECTATIONS = REPO / "data" / "expectations"
 
 
 @dataclass(frozen=True)
@@ -123,19 +122,18 @@ def summary(store: Store) -> list[str]:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the demo; returns the process exit code (non-zero if an upload failed)."""
     del argv
-    if not os.environ.get("DAGSTER_HOME"):
+    config = settings.current()
+    if config.dagster_home is None:
         print("DAGSTER_HOME is not set: run `make run`, or export DAGSTER_HOME=<folder with dagster.yaml>",
               file=sys.stderr)
         return 2
-    os.environ.setdefault("DSA_EXPECTATIONS_DIR", str(EXPECTATIONS))
-    resource = StoreResource(root=os.environ.get("DSA_STORE_ROOT", ""), catalog_url=os.environ.get(
-        "DSA_CATALOG_URL", ""))
+    resource = StoreResource(root=str(config.store_root), catalog_url=config.catalog_url or "")
     job = dg.Definitions.merge(ingest.defs, dg.Definitions(resources={"store": resource})).resolve_job_def("ingest")
     store = resource.open()
     last = {u.dataset: u for u in UPLOADS}
     outcomes: list[Outcome] = []
     with dg.DagsterInstance.get() as instance:
-        print(f"Dagster instance: {os.environ['DAGSTER_HOME']}\nStore: {store.root}\n")
+        print(f"Dagster instance: {config.dagster_home}\nStore: {store.root}\n")
         for upload in UPLOADS:
             version = _applied(store, upload)
             if version is not None and last[upload.dataset] is not upload:

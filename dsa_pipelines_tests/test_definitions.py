@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
+
 import dagster as dg
 
-from dsa_pipelines.definitions import FEATURES, defs
+import dsa_pipelines.defs
+from dsa_pipelines.definitions import load
+
+defs = load()
 
 
 def test_definitions_load_and_every_job_sensor_schedule_resolves() -> None:
@@ -22,10 +28,14 @@ def test_definitions_load_and_every_job_sensor_schedule_resolves() -> None:
         assert resolved.job_name in jobs
 
 
-def test_every_feature_module_exposes_definitions_without_resources() -> None:
-    for feature in FEATURES:
-        assert isinstance(feature.defs, dg.Definitions), feature.__name__
-        assert not feature.defs.resources, f"{feature.__name__} binds resources; definitions.py does that"
+def test_only_the_resources_module_binds_resources() -> None:
+    modules = [importlib.import_module(f"dsa_pipelines.defs.{m.name}")
+               for m in pkgutil.iter_modules(dsa_pipelines.defs.__path__)]
+    with_defs = {m.__name__.rsplit(".", 1)[1]: m.defs for m in modules if isinstance(getattr(m, "defs", None),
+                                                                                      dg.Definitions)}
+    assert {"ingest", "landing", "sampling", "statistics", "ref_jobs", "resources"} <= set(with_defs)
+    assert {name for name, d in with_defs.items() if d.resources} == {"resources"}
+    assert set(with_defs["resources"].resources) == {"store"}
 
 
 def test_ingest_surface() -> None:

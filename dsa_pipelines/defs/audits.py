@@ -23,11 +23,12 @@ from dataclasses import dataclass, field
 import dagster as dg
 
 from dsa_pipelines.defs.commit_metadata import COMMIT
-from dsa_pipelines.defs.partitions import commits_partitions, partition_key
+from dsa_pipelines.defs.failures import store_errors
+from dsa_pipelines.defs.partitions import commits_partitions
 from dsa_pipelines.defs.resources import StoreResource
-from dsa_pipelines.storage import DsaError, RevisionNotFound, Store
-from dsa_pipelines.storage.drift import FAIL, WARN, schema_drift
-from dsa_pipelines.storage.expectations import find_suite, validate_commit
+from dsa_pipelines.quality.expectations import find_suite, validate_commit
+from dsa_pipelines.storage import DsaError, Store
+from dsa_pipelines.storage.schema_drift import FAIL, WARN
 
 DRIFT_CHECK = "schema_drift"
 EXPECTATIONS_CHECK = "expectations"
@@ -63,7 +64,7 @@ class Audit:
 def drift_audit(store: Store, dataset: str, commit_id: str) -> Audit:
     """Compare the commit's schemas with its first parent's under the dataset's drift policy."""
     policy = store.get_dataset(dataset).drift_policy
-    report = schema_drift(store, dataset, commit_id)
+    report = store.schema_drift(dataset, commit_id)
     verdict = report.verdict(policy)
     metadata = {
         "policy": policy,
@@ -107,30 +108,12 @@ def expectations_audit(store: Store, dataset: str, commit_id: str) -> Audit:
                  f"All {validation.evaluated} expectation(s) held.", metadata)
 
 
-def locate_commit(store: Store, key: str) -> tuple[str, str]:
-    """Find the (dataset, commit id) of a ``commits`` partition key.
-
-    Raises:
-        RevisionNotFound: no dataset holds a commit with that short id.
-    """
-    for dataset in store.list_datasets():
-        try:
-            commit = store.get_commit(dataset.name, key)
-        except RevisionNotFound:
-            continue
-        if partition_key(commit.id) == key:
-            return dataset.name, commit.id
-    raise RevisionNotFound(f"no dataset holds a commit {key}", kind="commit", name=key)
-
-
 def _reaudit(context: dg.AssetCheckExecutionContext, store: StoreResource,
              audit: Callable[[Store, str, str], Audit]) -> dg.AssetCheckResult:
     opened = store.open()
-    try:
-        dataset, commit_id = locate_commit(opened, context.partition_key)
-    except DsaError as e:
-        raise dg.Failure(description=str(e), allow_retries=False) from e
-    return audit(opened, dataset, commit_id).result()
+    with store_errors(f"partition {context.partition_key!r}"):
+        commit = opened.find_commit(context.partition_key)
+    return audit(opened, commit.dataset, commit.id).result()
 
 
 # Partitioned asset checks are a preview feature of Dagster 1.13: they are what shows each
@@ -147,7 +130,7 @@ with warnings.catch_warnings():
 
 
     @dg.asset_check(asset=COMMIT, name=EXPECTATIONS_CHECK, blocking=True, partitions_def=commits_partitions,
-                    description="The dataset's Great Expectations suite (data/expectations/<dataset>.json); "
+                    description="The dataset's Great Expectations suite (data/expectations/DATASET.json); "
                                 "a failed expectation blocks publishing.")
     def expectations_check(context: dg.AssetCheckExecutionContext, store: StoreResource) -> dg.AssetCheckResult:
         """Re-run a commit's expectation suite (reports only; never moves a branch)."""

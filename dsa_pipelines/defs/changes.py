@@ -12,7 +12,6 @@
 - ``revert``: undo a commit's change on top of a branch.
 """
 
-import os
 from pathlib import Path
 
 import dagster as dg
@@ -20,19 +19,14 @@ import pyarrow as pa
 from pydantic import Field
 
 from dsa_pipelines.defs.commit_metadata import COMMIT, commit_metadata, diff_metadata
+from dsa_pipelines.defs.failures import failure
 from dsa_pipelines.defs.ingest import audit_commit
 from dsa_pipelines.defs.partitions import commits_partitions, partition_key
 from dsa_pipelines.defs.resources import StoreResource
-from dsa_pipelines.storage import CommitResult, DsaError, RefConflict, Store
-from dsa_pipelines.storage.edit_file import read_changes
+from dsa_pipelines.storage import CommitResult, DsaError, MergeConflict, RefConflict, Store, read_changes
 
 REVISION_HELP = "a branch, a tag, a commit id prefix, main~2, v3 or main@{2026-11-20T10:00}"
 STRATEGY_HELP = "ours, theirs, fail, max or min"
-
-
-def _fail(error: DsaError, what: str, metadata: dict | None = None) -> dg.Failure:
-    return dg.Failure(description=f"{what}: {error}", metadata={"error": type(error).__name__, **(metadata or {})},
-                      allow_retries=False)
 
 
 def _conflicts_table(conflicts: pa.Table) -> dg.TableMetadataValue:
@@ -62,7 +56,8 @@ class DiffConfig(dg.Config):
     key: list[str] = Field(default_factory=list, description="Columns pairing rows (empty: the declared key, else "
                                                              "keyless).")
     table: str = Field(default="", description="Only this table (empty: all).")
-    html_dir: str = Field(default="", description="Folder for the HTML diff (empty: $DSA_DIFF_DIR or data/diffs).")
+    html_dir: str = Field(default="data/diffs", description="Folder for the HTML diff (relative to the Dagster "
+                                                             "process's working folder, or absolute).")
 
 
 @dg.op(name="diff_revisions", out=dg.Out(dg.Nothing))
@@ -73,8 +68,8 @@ def diff_op(context: dg.OpExecutionContext, config: DiffConfig, store: StoreReso
         diff = s.diff(config.dataset, config.base, config.target or None, table=config.table or None,
                       key=config.key or None)
     except DsaError as e:
-        raise _fail(e, "diff failed") from e
-    folder = Path(config.html_dir or os.environ.get("DSA_DIFF_DIR") or "data/diffs")
+        raise failure(e, "diff failed") from e
+    folder = Path(config.html_dir or "data/diffs")
     path = diff.to_html(folder / f"{config.dataset}-{diff.base[:12]}-{diff.target[:12]}.html")
     context.log.info(f"{config.dataset} {diff.base[:12]}..{diff.target[:12]}: {diff.added} added, "
                      f"{diff.removed} removed, {diff.changed} changed")
@@ -116,7 +111,7 @@ def stage_merge(context: dg.OpExecutionContext, config: MergeConfig, store: Stor
                       default=config.default, rows=config.rows or None, key=config.key or None,
                       message=config.message, author=config.author, publish=False, run_id=context.run_id)
     except DsaError as e:
-        raise _fail(e, "merge refused") from e
+        raise failure(e, "merge refused") from e
     if res.status == "conflicts":
         raise dg.Failure(
             description=f"{res.conflicts.num_rows} conflict(s) merging {config.source} into {config.into}; nothing "
@@ -184,7 +179,7 @@ def edit_rows_op(context: dg.OpExecutionContext, config: EditRowsConfig, store: 
         res = s.edit(config.dataset, config.branch, table=info.name, add=add, remove=remove, update=update,
                      base=config.base or None, message=config.message, author=config.author, run_id=context.run_id)
     except DsaError as e:
-        raise _fail(e, "edit rejected") from e
+        raise failure(e, "edit rejected") from e
     if res.changed:
         yield _register(context, s, config.dataset, config.branch, res.commit_id, res.status, res)
     yield dg.Output(None, metadata={"status": res.status, "commit": res.short_id})
@@ -214,9 +209,11 @@ def revert_op(context: dg.OpExecutionContext, config: RevertConfig, store: Store
     try:
         res = s.revert(config.dataset, config.branch, config.commit, mainline=config.mainline or None,
                        author=config.author, run_id=context.run_id)
+    except MergeConflict as e:
+        raise dg.Failure(description=f"revert refused: {e}", metadata={"conflicts": _conflicts_table(e.conflicts)},
+                         allow_retries=False) from e
     except DsaError as e:
-        raise _fail(e, "revert refused", {"conflicts": _conflicts_table(e.conflicts)}
-                    if hasattr(e, "conflicts") else None) from e
+        raise failure(e, "revert refused") from e
     if res.changed:
         yield _register(context, s, config.dataset, config.branch, res.commit_id, res.status, res)
     yield dg.Output(None, metadata={"status": res.status, "commit": res.short_id})

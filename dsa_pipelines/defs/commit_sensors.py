@@ -8,32 +8,28 @@ their statistics and profile.
 - ``branch_heads_sensor`` follows the reflog (ingest, reset, merges, the Python API) and
   requests the ``commit_head_assets`` job for every new branch head (once per commit).
 
-Both read the catalog with a cursor (see :mod:`dsa_pipelines.storage.changes`) and never
+Both read the catalog with a cursor (see :mod:`dsa_pipelines.storage.catalog.feeds`) and never
 lock anything. Interval: ``$DSA_CATALOG_SENSOR_INTERVAL_SECONDS`` (default 30 s).
 """
 
 import json
-import os
 
 import dagster as dg
 
+from dsa_pipelines import settings
 from dsa_pipelines.defs.commit_metadata import COMMIT, commit_metadata
 from dsa_pipelines.defs.partitions import commits_partitions, partition_key
 from dsa_pipelines.defs.resources import StoreResource
 from dsa_pipelines.defs.statistics import HEAD_ASSETS_JOB
-from dsa_pipelines.storage import Commit, Store
-from dsa_pipelines.storage.changes import new_commits, new_ref_moves
-from dsa_pipelines.storage.refs import BRANCH
+from dsa_pipelines.storage import BRANCH, Commit, Store
 
-INTERVAL_ENV = "DSA_CATALOG_SENSOR_INTERVAL_SECONDS"
-DEFAULT_INTERVAL_SECONDS = 30
 COMMITS_PER_TICK = 100
 MOVES_PER_TICK = 500
 
 
 def interval_seconds() -> int:
     """Seconds between ticks of the catalog sensors (``$DSA_CATALOG_SENSOR_INTERVAL_SECONDS``)."""
-    return max(1, int(os.environ.get(INTERVAL_ENV) or DEFAULT_INTERVAL_SECONDS))
+    return settings.current().catalog_sensor_interval_seconds
 
 
 def _new_partitions(instance: dg.DagsterInstance, keys: list[str]) -> list[str]:
@@ -46,7 +42,7 @@ def _made_by_dagster(instance: dg.DagsterInstance, commit: Commit) -> bool:
 
 
 def _branches_at(store: Store, commit: Commit) -> str:
-    return ", ".join(r.name for r in store.refs.pointing_at(commit.dataset, commit.id) if r.kind == BRANCH)
+    return ", ".join(r.name for r in store.refs_at(commit.dataset, commit.id) if r.kind == BRANCH)
 
 
 @dg.sensor(minimum_interval_seconds=interval_seconds(), default_status=dg.DefaultSensorStatus.RUNNING)
@@ -55,8 +51,8 @@ def catalog_commits_sensor(context: dg.SensorEvaluationContext, store: StoreReso
     outside Dagster (Python API, CLI) as ``commit`` materializations with their metadata
     (dataset, message, author, parents, rows per table)."""
     opened = store.open()
-    found, cursor = new_commits(opened.engine, json.loads(context.cursor) if context.cursor else None,
-                                limit=COMMITS_PER_TICK)
+    found, cursor = opened.new_commits(json.loads(context.cursor) if context.cursor else None,
+                                      limit=COMMITS_PER_TICK)
     keys = _new_partitions(context.instance, [partition_key(c.id) for c in found])
     events = [
         dg.AssetMaterialization(
@@ -83,7 +79,7 @@ def branch_heads_sensor(context: dg.SensorEvaluationContext, store: StoreResourc
     first tick it starts after the newest ref move already in the catalog."""
     opened = store.open()
     previous = json.loads(context.cursor) if context.cursor else None
-    moves, cursor = new_ref_moves(opened.engine, previous, limit=MOVES_PER_TICK, from_end=previous is None)
+    moves, cursor = opened.new_ref_moves(previous, limit=MOVES_PER_TICK, from_end=previous is None)
     heads: dict[tuple[str, str], str] = {}
     for move in moves:
         if move.kind == BRANCH and move.new_commit:

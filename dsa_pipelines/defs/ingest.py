@@ -36,20 +36,12 @@ from pathlib import Path
 import dagster as dg
 from pydantic import Field
 
-from dsa_pipelines.defs.audits import drift_audit, expectations_audit, expectations_check, schema_drift_check
-from dsa_pipelines.defs.commit_metadata import (
-    COMMIT,
-    COMMIT_SCHEMA,
-    commit_asset,
-    commit_metadata,
-    commit_schema_asset,
-    schema_metadata,
-)
+from dsa_pipelines.defs.audits import drift_audit, expectations_audit
+from dsa_pipelines.defs.commit_metadata import COMMIT, COMMIT_SCHEMA, commit_metadata, schema_metadata
+from dsa_pipelines.defs.failures import failure, store_errors
 from dsa_pipelines.defs.partitions import commits_partitions, partition_key
 from dsa_pipelines.defs.resources import StoreResource
-from dsa_pipelines.storage import DatasetNotFound, DsaError, InvalidFile, RefConflict, RevisionNotFound, Store
-from dsa_pipelines.storage.names import validate_dataset_name, validate_ref_name
-from dsa_pipelines.storage.readers import open_sources
+from dsa_pipelines.storage import DsaError, InvalidFile, NewDataset, RefConflict
 
 BRANCH_TAG = "dsa/branch"
 COMMIT_TAG = "dsa/commit"
@@ -89,50 +81,29 @@ def ingest_run_config(config: IngestConfig) -> dg.RunConfig:
     return dg.RunConfig(ops={"stage_upload": config})
 
 
-def _fail(error: DsaError, what: str) -> dg.Failure:
-    return dg.Failure(description=f"{what}: {error}", metadata={"error": type(error).__name__, **{
-        k: str(v) for k, v in error.fields.items() if v is not None}}, allow_retries=False)
-
-
-def _prepare(store: Store, config: IngestConfig) -> None:
-    """Check the launch config before anything is written; create the dataset if asked."""
-    validate_dataset_name(config.dataset)
-    validate_ref_name(config.branch, "branch")
-    if not config.paths:
-        raise InvalidFile("no files given: set 'paths' to one or more CSV, Excel or Parquet files")
-    for raw in config.paths:
-        path = Path(raw)
-        if not path.is_file():
-            raise InvalidFile(f"file not found: {path}" if not path.exists() else f"not a file: {path}",
-                              path=str(path))
-    try:
-        store.get_dataset(config.dataset)
-    except DatasetNotFound:
-        if not config.create_dataset_if_missing:
-            raise
-        if config.branch != "main":
-            raise RevisionNotFound(f"branch {config.branch!r} does not exist: dataset {config.dataset!r} is new and "
-                                   "would have only branch 'main'", kind="branch", name=config.branch) from None
-        # Read the files once before creating anything, so a bad file leaves no dataset behind.
-        open_sources(config.paths, table=config.table, sheets=config.sheets or None)
-        files = ", ".join(Path(p).name for p in config.paths)
-        store.create_dataset(config.dataset, description=config.dataset_description or f"Ingested from {files}",
-                             created_by=config.author)
+def new_dataset(config: IngestConfig) -> NewDataset | None:
+    """The dataset to create with the first commit, if the config allows creating one."""
+    if not config.create_dataset_if_missing:
+        return None
+    files = ", ".join(Path(p).name for p in config.paths)
+    return NewDataset(description=config.dataset_description or f"Ingested from {files}")
 
 
 @dg.op(out={"staged": dg.Out(dict, is_required=False, description="The staged commit (absent: no changes).")})
 def stage_upload(context: dg.OpExecutionContext, config: IngestConfig, store: StoreResource):  # noqa: ANN201
     """Write: commit the files as a commit no branch points to yet and register its partition."""
     opened = store.open()
-    try:
-        _prepare(opened, config)
+    with store_errors("upload rejected"):
+        if not config.paths:
+            raise InvalidFile("no files given: set 'paths' to one or more CSV, Excel or Parquet files")
+        # One streaming pass reads, validates and stores each file; a new dataset is created
+        # atomically with its first commit, so a bad file leaves nothing behind.
         result = opened.commit(
             config.dataset, list(config.paths), branch=config.branch,
             message=config.message or f"ingest {', '.join(Path(p).name for p in config.paths)}",
             author=config.author, table=config.table, sheets=config.sheets or None, replace=config.replace,
-            publish=False, run_id=context.run_id, meta={"source_files": [Path(p).name for p in config.paths]})
-    except DsaError as e:
-        raise _fail(e, "upload rejected") from e
+            publish=False, run_id=context.run_id, meta={"source_files": [Path(p).name for p in config.paths]},
+            create_dataset=new_dataset(config) or False)
     context.instance.add_run_tags(context.run_id, {STATUS_TAG: result.status})
     if not result.changed:
         context.log.info(f"no changes: the files equal {config.dataset}/{config.branch} at {result.short_id}; "
@@ -161,7 +132,7 @@ def audit_commit(staged: dict, store: StoreResource):  # noqa: ANN201
         yield audit.evaluation(staged["partition"])
     blocking = [a for a in audits if a.blocks]
     if blocking:
-        head = opened.refs.get(staged["dataset"], staged["branch"])
+        head = opened.get_ref(staged["dataset"], staged["branch"])
         raise dg.Failure(
             description=(f"audit failed — {'; '.join(f'{a.check_name}: {a.description}' for a in blocking)} — branch "
                          f"{staged['dataset']}/{staged['branch']} stays at {head.commit_id[:12] if head else '?'}; "
@@ -183,8 +154,10 @@ def publish_commit(context: dg.OpExecutionContext, staged: dict, store: StoreRes
         opened.publish(dataset, branch, commit_id, actor=staged["author"],
                        reason=f"ingest: {commit.message} (dagster run {context.run_id})")
     except RefConflict as e:
-        raise dg.Failure(description=f"{dataset}/{branch} moved since {staged['partition']} was staged; "
-                                     "the commit stays staged — run the ingest again", allow_retries=False) from e
+        raise failure(e, f"{dataset}/{branch} moved since {staged['partition']} was staged; the commit stays "
+                         "staged — run the ingest again") from e
+    except DsaError as e:
+        raise failure(e, "publish refused") from e
     version = opened.log(dataset, branch, limit=1)[0].version
     context.instance.add_run_tags(context.run_id, {STATUS_TAG: "published"})
     context.log.info(f"published {dataset}/{branch}: {old[:12]} → {commit_id[:12]} (v{version})")
@@ -201,8 +174,4 @@ def ingest_job() -> None:
     publish_commit(audit_commit(stage_upload()))
 
 
-defs = dg.Definitions(
-    assets=[commit_asset, commit_schema_asset],
-    asset_checks=[schema_drift_check, expectations_check],
-    jobs=[ingest_job],
-)
+defs = dg.Definitions(jobs=[ingest_job])

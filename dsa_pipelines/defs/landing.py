@@ -21,6 +21,7 @@ from pathlib import Path, PurePosixPath
 import dagster as dg
 import pydantic
 
+from dsa_pipelines import settings
 from dsa_pipelines.defs.ingest import IngestConfig, ingest_job, ingest_run_config, ingest_run_tags
 from dsa_pipelines.defs.run_failures import run_failure_text
 from dsa_pipelines.landing.convention import (
@@ -42,12 +43,9 @@ from dsa_pipelines.landing.folder import (
     settle,
     stable_files,
 )
-from dsa_pipelines.storage.errors import DsaError
+from dsa_pipelines.storage import DsaError
 
 LANDING_DIR_ENV = "DSA_LANDING_DIR"
-INTERVAL_ENV = "DSA_LANDING_INTERVAL_SECONDS"
-DEFAULT_LANDING_DIR = "data/landing"
-DEFAULT_INTERVAL_SECONDS = 10
 MAX_CLAIMS_PER_TICK = 50
 LANDING_AUTHOR = "landing"
 
@@ -61,12 +59,12 @@ _FINISHED = {dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE, dg.Dagste
 
 def landing_root() -> Path:
     """The landing folder (``$DSA_LANDING_DIR`` or ``data/landing``), absolute."""
-    return Path(os.environ.get(LANDING_DIR_ENV) or DEFAULT_LANDING_DIR).resolve()
+    return settings.current().landing_dir.resolve()
 
 
 def interval_seconds() -> int:
     """Seconds between ticks of the landing sensors (``$DSA_LANDING_INTERVAL_SECONDS``)."""
-    return max(1, int(os.environ.get(INTERVAL_ENV) or DEFAULT_INTERVAL_SECONDS))
+    return settings.current().landing_interval_seconds
 
 
 def landing_config(target: LandingTarget, path: Path) -> IngestConfig:

@@ -8,16 +8,16 @@ that resolves to nothing — fails the run at once with the store's message, and
 store changes nothing.
 """
 
-import enum
 from collections.abc import Callable
 from typing import TypeVar
 
 import dagster as dg
 from pydantic import Field
 
+from dsa_pipelines.defs.failures import store_errors
 from dsa_pipelines.defs.partitions import partition_key
 from dsa_pipelines.defs.resources import StoreResource
-from dsa_pipelines.storage import DsaError
+from dsa_pipelines.storage import DriftPolicy
 
 T = TypeVar("T")
 
@@ -26,25 +26,14 @@ REVISION_HELP = ("a branch, a tag, a commit id prefix, main~2 (ancestors), v3 (v
                  "main@{2026-11-20T10:00} (the branch at a time)")
 
 
-class DriftPolicy(enum.Enum):
-    """What an upload whose schema differs from the branch head does."""
-
-    reject = "reject"
-    warn = "warn"
-    allow = "allow"
-
-
 def _short(commit_id: str | None) -> str:
     return partition_key(commit_id) if commit_id else "(none)"
 
 
 def _call(action: Callable[[], T]) -> T:
     """Run a store call; a DsaError fails the step with the store's own message."""
-    try:
+    with store_errors():
         return action()
-    except DsaError as e:
-        raise dg.Failure(description=str(e), metadata={"error": type(e).__name__},
-                         allow_retries=False) from e
 
 
 def _moved(context: dg.OpExecutionContext, dataset: str, ref: str, kind: str, old: str | None,

@@ -1,4 +1,12 @@
-"""The one resource: the version store, opened from environment configuration."""
+"""The one resource: the version store, configured through Dagster's ``dg.EnvVar``.
+
+The code location binds ``StoreResource(root=dg.EnvVar("DSA_STORE_ROOT"),
+catalog_url=dg.EnvVar("DSA_CATALOG_URL"))``: Dagster resolves both when a run or sensor
+starts (and shows them as environment variables on the resource's page), never when the
+code loads. Both must be set in the code location's environment — an empty value means
+the embedded default (``data/store`` with a SQLite catalog inside it); ``make dev`` and
+``make run`` set them.
+"""
 
 from __future__ import annotations
 
@@ -7,18 +15,16 @@ from pydantic import Field, PrivateAttr
 
 from dsa_pipelines.storage import Store
 
+STORE_ROOT_ENV = "DSA_STORE_ROOT"
+CATALOG_URL_ENV = "DSA_CATALOG_URL"
+
 
 class StoreResource(dg.ConfigurableResource):
-    """Opens the version store (objects under ``root``, catalog at ``catalog_url``).
+    """Opens the version store (objects under ``root``, catalog at ``catalog_url``)."""
 
-    Both default to the environment (``DSA_STORE_ROOT``, ``DSA_CATALOG_URL``) and then to
-    the embedded defaults: ``data/store`` with a SQLite catalog inside it.
-    """
-
-    root: str = Field(default="", description="Store root folder (empty: $DSA_STORE_ROOT or data/store).")
+    root: str = Field(default="", description="Store root folder (empty: data/store).")
     catalog_url: str = Field(
-        default="", description="SQLAlchemy URL of the catalog (empty: $DSA_CATALOG_URL or SQLite in the root)."
-    )
+        default="", description="SQLAlchemy URL of the catalog (empty: a SQLite file in the root).")
     _store: Store | None = PrivateAttr(default=None)
 
     def open(self) -> Store:
@@ -34,8 +40,8 @@ class StoreResource(dg.ConfigurableResource):
 
 
 def store_resource() -> StoreResource:
-    """The resource as configured from the environment (read when Dagster loads the code)."""
-    return StoreResource(
-        root=dg.EnvVar("DSA_STORE_ROOT").get_value(default="") or "",
-        catalog_url=dg.EnvVar("DSA_CATALOG_URL").get_value(default="") or "",
-    )
+    """The code location's resource: both fields are ``dg.EnvVar``, resolved by Dagster at run time."""
+    return StoreResource(root=dg.EnvVar(STORE_ROOT_ENV), catalog_url=dg.EnvVar(CATALOG_URL_ENV))
+
+
+defs = dg.Definitions(resources={"store": store_resource()})

@@ -8,56 +8,43 @@ values) so you can pick strata, weight and filter columns. Both call the storage
 message and writes nothing.
 """
 
+import dataclasses
+import typing
 from typing import Literal
 
 import dagster as dg
+import pydantic
 from pydantic import Field
 
+from dsa_pipelines.defs.failures import store_errors
 from dsa_pipelines.defs.partitions import commits_partitions, partition_key
 from dsa_pipelines.defs.resources import StoreResource
-from dsa_pipelines.storage import DsaError
-from dsa_pipelines.storage.sampling import SampleRound, SampleSpec, draw_sample, sample_columns
+from dsa_pipelines.sampling import SampleRound, SampleSpec, draw_sample, sample_columns
 
 REVISION_HELP = "a branch, a tag, a commit id prefix, main~2, v3 or main@{2026-11-20T10:00}"
 
 
-def _fail(e: DsaError) -> dg.Failure:
-    return dg.Failure(description=str(e), metadata={"error": type(e).__name__}, allow_retries=False)
-
-
 # ---------------------------------------------------------------------------- sample
-class SampleRoundConfig(dg.Config):
-    """One round. Give exactly one size: size or fraction (systematic: or step; stratified with fixed
-    allocation: per_stratum)."""
+def _round_config() -> type[dg.Config]:
+    """The launchpad's round config, made from :class:`SampleRound`'s own fields and descriptions."""
+    choices = {"method": Literal["random", "stratified", "systematic", "weighted"],
+               "allocation": Literal["proportional", "fixed"], "strata": list[str]}
+    hints = typing.get_type_hints(SampleRound)
+    fields = {
+        f.name: (choices.get(f.name, hints[f.name]), Field(default=list(f.default) if f.name == "strata" else f.default,
+                                                    description=f.metadata["help"]))
+        for f in dataclasses.fields(SampleRound)
+    }
+    return pydantic.create_model("SampleRoundConfig", __base__=dg.Config, __doc__=SampleRound.__doc__.split("\n\n")[0],
+                                 **fields)
 
-    method: Literal["random", "stratified", "systematic", "weighted"] = Field(
-        default="random", description="random: simple random without replacement; stratified: by the strata "
-        "columns; systematic: every k-th row in an order from a random start; weighted: probability "
-        "proportional to the weight column, without replacement.")
-    size: int = Field(default=0, description="Rows to draw (0: not given).")
-    fraction: float = Field(default=0.0, description="Rows to draw as a fraction of the eligible rows, in (0, 1] "
-                                                     "(0: not given).")
-    filter: str = Field(default="", description="Only rows matching this predicate are eligible, e.g. "
-                                                "amount > 1000 and country in ('DE','FR'); status = 'open'; x is null.")
-    strata: list[str] = Field(default=[], description="stratified: the column(s) whose values form the strata.")
-    allocation: Literal["proportional", "fixed"] = Field(
-        default="proportional", description="stratified: proportional (size split by stratum size) or fixed "
-                                            "(per_stratum rows from every stratum).")
-    per_stratum: int = Field(default=0, description="stratified, fixed allocation: rows per stratum.")
-    min_per_stratum: int = Field(default=0, description="stratified: at least this many rows from every stratum "
-                                                        "(a stratum with fewer eligible rows is an error).")
-    order_by: str = Field(default="", description="systematic: the column giving the order (empty: logical row "
-                                                  "id, i.e. upload order).")
-    step: int = Field(default=0, description="systematic: take every step-th row (instead of size/fraction).")
-    weight: str = Field(default="", description="weighted: numeric column of non-negative weights.")
 
-    def to_round(self) -> SampleRound:
-        """The core's round spec (0 and empty mean 'not given')."""
-        return SampleRound(
-            method=self.method, size=self.size or None, fraction=self.fraction or None, filter=self.filter,
-            strata=tuple(self.strata), allocation=self.allocation, per_stratum=self.per_stratum or None,
-            min_per_stratum=self.min_per_stratum, order_by=self.order_by or None, step=self.step or None,
-            weight=self.weight or None)
+SampleRoundConfig = _round_config()
+
+
+def _to_round(config: dg.Config) -> SampleRound:
+    values = config.model_dump()
+    return SampleRound(**{**values, "strata": tuple(values["strata"])})
 
 
 class SampleConfig(dg.Config):
@@ -84,14 +71,12 @@ class SampleConfig(dg.Config):
 def sample_op(context: dg.OpExecutionContext, config: SampleConfig, store: StoreResource) -> dg.Output:
     """Draw the rounds, commit each on samples/<name>, register the commits as partitions."""
     spec = SampleSpec(
-        dataset=config.dataset, name=config.name, rounds=tuple(r.to_round() for r in config.rounds),
+        dataset=config.dataset, name=config.name, rounds=tuple(_to_round(r) for r in config.rounds),
         source_revision=config.revision or None, table=config.table or None, seed=config.seed,
         exclude_samples=tuple(config.exclude_samples), allow_smaller=config.allow_smaller, author=config.author,
         run_id=context.run_id)
-    try:
+    with store_errors():
         result = draw_sample(store.open(), spec)
-    except DsaError as e:
-        raise _fail(e) from e
     keys = [partition_key(c) for c in result.commits]
     context.instance.add_dynamic_partitions(commits_partitions.name, keys)
     context.instance.add_run_tags(context.run_id, {"dsa/dataset": result.dataset, "dsa/sample": result.name,
@@ -147,11 +132,9 @@ def sample_columns_op(context: dg.OpExecutionContext, config: SampleColumnsConfi
                       store: StoreResource) -> dg.Output:
     """Show every column with type, nulls, distinct count and (few) distinct values."""
     s = store.open()
-    try:
+    with store_errors():
         commit = s.get_commit(config.dataset, config.revision or None)
         columns = sample_columns(s, config.dataset, commit.id, config.table or None, config.max_distinct)
-    except DsaError as e:
-        raise _fail(e) from e
     table = dg.MetadataValue.table(
         records=[dg.TableRecord({
             "column": c.name, "type": c.type, "nullable": c.nullable, "nulls": c.nulls,

@@ -19,12 +19,13 @@ import dagster as dg
 from pydantic import Field
 
 from dsa_pipelines.defs.commit_metadata import COMMIT
+from dsa_pipelines.defs.failures import store_errors
 from dsa_pipelines.defs.partitions import commits_partitions, partition_key
 from dsa_pipelines.defs.resources import StoreResource
-from dsa_pipelines.storage import Commit, DsaError, Store
-from dsa_pipelines.storage.profiling import DEFAULT_SAMPLE_ROWS, ProfileSummary, profile_commit
-from dsa_pipelines.storage.stat_drift import stat_diff
-from dsa_pipelines.storage.statistics import TableStatistics, commits_without_statistics, store_statistics
+from dsa_pipelines.quality.distribution_drift import stat_diff
+from dsa_pipelines.quality.profiling import DEFAULT_SAMPLE_ROWS, ProfileSummary, profile_commit
+from dsa_pipelines.quality.statistics import TableStatistics, commits_without_statistics, store_statistics
+from dsa_pipelines.storage import Commit, Store
 
 HEAD_ASSETS_JOB = "commit_head_assets"
 REFRESH_JOB = "commit_statistics_refresh"
@@ -35,10 +36,8 @@ _IN_FLIGHT = [dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.QUEUED, dg.Da
 
 
 def _commit(store: Store, key: str) -> Commit:
-    try:
+    with store_errors(f"partition {key!r}"):
         return store.find_commit(key)
-    except DsaError as e:
-        raise dg.Failure(description=f"partition {key!r}: {e}", allow_retries=False) from e
 
 
 def _value(value: object) -> object:

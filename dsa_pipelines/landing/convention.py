@@ -20,8 +20,13 @@ import json
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
-from dsa_pipelines.storage.errors import InvalidInput, InvalidName
-from dsa_pipelines.storage.names import validate_dataset_name, validate_ref_name, validate_table_name
+from dsa_pipelines.storage import (
+    InvalidInput,
+    InvalidName,
+    validate_dataset_name,
+    validate_ref_name,
+    validate_table_name,
+)
 from dsa_pipelines.storage.readers.sniff import FORMATS
 
 DEFAULT_BRANCH = "main"

@@ -1,13 +1,17 @@
 """The version store: row-level, content-addressed versioning of tabular datasets.
 
-A plain Python library (it never imports dagster)::
+A plain Python library (it never imports dagster, nor the features built on it)::
 
     from dsa_pipelines.storage import Store
     store = Store.open()                       # data/store, SQLite catalog
     store.create_dataset("customers")
     result = store.commit("customers", "customers.csv", message="first upload")
     page = store.read_table("customers", "main", limit=100)
+
+Features extend it through :mod:`dsa_pipelines.storage.extension`.
 """
+
+import importlib
 
 from .diff_models import Diff, SchemaDiff, TableDiff
 from .errors import (
@@ -25,11 +29,13 @@ from .errors import (
     NotFound,
     RefConflict,
     RevisionNotFound,
+    SchemaDriftRejected,
     TableNotFound,
     UnrelatedHistories,
 )
-from .merge import MergeResult
 from .models import (
+    BRANCH,
+    TAG,
     ColumnInfo,
     Commit,
     CommitResult,
@@ -41,9 +47,11 @@ from .models import (
     TablePage,
     TableResult,
 )
-from .repository import Store
+from .names import validate_dataset_name, validate_ref_name, validate_table_name
 
 __all__ = [
+    "BRANCH",
+    "TAG",
     "AlreadyExists",
     "AmbiguousRevision",
     "ColumnInfo",
@@ -53,6 +61,7 @@ __all__ = [
     "Dataset",
     "DatasetNotFound",
     "Diff",
+    "DriftPolicy",
     "DsaError",
     "ImmutableRef",
     "InvalidFile",
@@ -62,17 +71,49 @@ __all__ = [
     "LogEntry",
     "MergeConflict",
     "MergeResult",
+    "NewDataset",
     "NotFound",
     "Ref",
     "RefConflict",
     "ReflogEntry",
     "RevisionNotFound",
     "SchemaDiff",
+    "SchemaChange",
+    "SchemaDriftRejected",
+    "SchemaDriftReport",
     "Store",
     "TableDiff",
     "TableInfo",
-    "TableNotFound",
     "TablePage",
+    "TableNotFound",
     "TableResult",
     "UnrelatedHistories",
+    "compare_commits",
+    "read_changes",
+    "validate_dataset_name",
+    "validate_ref_name",
+    "validate_table_name",
 ]
+
+
+# Loaded on first use: the names above are leaves (they import nothing that reads the
+# environment), so ``dsa_pipelines.settings`` can import this package's errors without a
+# cycle, and a CLI command that needs only errors and models starts fast.
+_LAZY = {
+    "Store": "repository",
+    "MergeResult": "merge",
+    "read_changes": "edit_file",
+    "NewDataset": "writer",
+    "DriftPolicy": "schema_drift",
+    "SchemaChange": "schema_drift",
+    "SchemaDriftReport": "schema_drift",
+    "compare_commits": "schema_drift",
+}
+
+
+def __getattr__(name: str) -> object:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

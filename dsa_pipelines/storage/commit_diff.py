@@ -95,7 +95,8 @@ def diff(store: Store, dataset: str, base: str, target: str | None = None, *, ta
                                 f"has a table {table!r} (tables: {', '.join(names) or 'none'})",
                                 kind="table", name=table)
         names = [table]
-    declared = declared_keys(store.engine, dataset)
+    with store.catalog.read() as conn:
+        declared = declared_keys(conn, dataset)
     tables = {}
     for name in names:
         k, check = resolve_key(key, name, declared)

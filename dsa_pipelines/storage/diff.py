@@ -29,7 +29,7 @@ from .hashing import KEY_COLUMNS, logical_schema
 from .manifest import Manifest
 from .manifest_match import Matching, match_manifests
 from .models import TableInfo
-from .reading import read_manifest
+from .rows import read_manifest
 from .table_keys import check_key_columns, check_unique
 
 if TYPE_CHECKING:
@@ -53,7 +53,7 @@ class Side:
         """The side for a table of a commit (``info=None``: the table is absent)."""
         if info is None:
             return cls(name, Manifest.empty(), schema, None)
-        return cls(name, store._manifest(info.manifest_id), info.schema, info)
+        return cls(name, store.manifests.get(info.manifest_id), info.schema, info)
 
     @property
     def row_count(self) -> int:

@@ -17,11 +17,15 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from .diff_models import META_COLUMNS, OLD_SUFFIX, TableDiff
 from .errors import InvalidInput
 
 if TYPE_CHECKING:
-    from .diff_models import Diff
+    from .diff_models import Diff, TableDiff
+
+META_COLUMNS = ("change", "base_logical_row_id", "logical_row_id", "changed_columns")
+"""The columns ``TableDiff.rows()`` puts before the data columns."""
+OLD_SUFFIX = "__old"
+"""Suffix of the columns holding the base value of changed cells."""
 
 _ACTIONS = {"+": "+++", "-": "---", "~": "->"}
 _RISKY = r"^[=@\t\r]|^[+\-][^0-9.]"

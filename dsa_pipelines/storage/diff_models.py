@@ -21,8 +21,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
-META_COLUMNS = ("change", "base_logical_row_id", "logical_row_id", "changed_columns")
-OLD_SUFFIX = "__old"
+from .diff_format import write_csv, write_html
 
 
 @dataclass(frozen=True)
@@ -153,8 +152,6 @@ class Diff:
         Raises:
             InvalidInput: several tables differ and none is named.
         """
-        from .diff_format import write_csv
-
         return write_csv(self, Path(path), table)
 
     def to_html(self, path: str | os.PathLike) -> Path:
@@ -163,6 +160,4 @@ class Diff:
         Returns:
             The written path.
         """
-        from .diff_format import write_html
-
         return write_html(self, Path(path))

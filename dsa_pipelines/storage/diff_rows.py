@@ -15,10 +15,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .diff import ROW, TableChanges, union_columns
-from .diff_models import META_COLUMNS, OLD_SUFFIX
+from .diff_format import META_COLUMNS, OLD_SUFFIX
 from .hashing import logical_schema
 from .models import TableInfo
-from .reading import read_manifest
+from .rows import read_manifest
 
 if TYPE_CHECKING:
     from .repository import Store
@@ -99,7 +99,7 @@ def _removed_positions(ch: TableChanges, a_rows: np.ndarray, b_rows: np.ndarray)
 def whole_table(store: Store, info: TableInfo, change: str, offset: int, limit: int | None,
                  schema: pa.Schema) -> pa.Table:
     """A page of an added (``+``) or removed (``-``) table in the ``rows()`` format."""
-    rows = read_manifest(store.objects, store._manifest(info.manifest_id).window(offset, limit), info.schema)
+    rows = read_manifest(store.objects, store.manifests.get(info.manifest_id).window(offset, limit), info.schema)
     n = rows.num_rows
     ids = pa.array(np.arange(offset, offset + n, dtype=np.int64))
     none = pa.nulls(n, pa.int64())

@@ -31,7 +31,7 @@ from .merge_cells import conflicts_table
 from .merge_tables import TableOutcome
 from .models import Commit, CommitResult, TableInfo
 from .names import validate_ref_name
-from .reading import read_manifest
+from .rows import read_manifest
 from .table_keys import check_unique
 from .table_writes import TableEdit, conform
 
@@ -169,7 +169,7 @@ def _apply(store: Store, dataset: str, branch: str, base: Commit, theirs: Mappin
            run_id: str | None = None) -> CommitResult:
     """Commit ``theirs`` (a change made against ``base``) onto the branch head, three-way when it moved."""
     for attempt in range(1, MAX_MERGE_ATTEMPTS + 1):
-        head = store.get_commit(dataset, store._branch(dataset, branch).commit_id)
+        head = store.get_commit(dataset, store.branch(dataset, branch).commit_id)
         outcomes, conflicts = merge_trees(store, dataset, base.tables, head.tables, theirs, key, None, "fail", "fail")
         if conflicts.num_rows:
             first = conflicts.slice(0, 1).to_pylist()[0]
@@ -191,10 +191,11 @@ def edit(store: Store, dataset: str, branch: str, *, table: str | None = None, a
          message: str = "", author: str = "", run_id: str | None = None) -> CommitResult:
     """Add, remove and update rows of one table (see :meth:`Store.edit`)."""
     branch = validate_ref_name(branch, "branch")
-    head_id = store._branch(dataset, branch).commit_id
+    head_id = store.branch(dataset, branch).commit_id
     base_c = store.get_commit(dataset, base or head_id)
     info = store.table_info(dataset, base_c.id, table)
-    key = declared_key(store.engine, dataset, info.name)
+    with store.catalog.read() as conn:
+        key = declared_key(conn, dataset, info.name)
     side = Side.of(store, info, info.name, info.schema)
     change = build_edit(store, side, key, add, remove, update)
     if change.empty:
@@ -225,7 +226,7 @@ def revert(store: Store, dataset: str, branch: str, commit: str, *, mainline: in
            message: str = "", author: str = "", run_id: str | None = None) -> CommitResult:
     """Apply the inverse of ``commit``'s change onto the branch head (see :meth:`Store.revert`)."""
     branch = validate_ref_name(branch, "branch")
-    store._branch(dataset, branch)
+    store.branch(dataset, branch)
     c = store.get_commit(dataset, commit)
     parent = store.get_commit(dataset, _parent(c, mainline, "revert"))
     first_line = c.message.splitlines()[0] if c.message else c.short_id
@@ -237,7 +238,7 @@ def cherry_pick(store: Store, dataset: str, branch: str, commit: str, *, mainlin
                 message: str = "", author: str = "", run_id: str | None = None) -> CommitResult:
     """Apply ``commit``'s change (against its parent) onto the branch head (see :meth:`Store.cherry_pick`)."""
     branch = validate_ref_name(branch, "branch")
-    store._branch(dataset, branch)
+    store.branch(dataset, branch)
     c = store.get_commit(dataset, commit)
     parent = store.get_commit(dataset, _parent(c, mainline, "cherry-pick"))
     return _apply(store, dataset, branch, parent, c.tables, key=None, author=author,

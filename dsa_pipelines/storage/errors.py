@@ -65,6 +65,10 @@ class RefConflict(DsaError):
     """
 
 
+class SchemaDriftRejected(DsaError):
+    """The dataset's drift policy (``reject``) refuses a commit whose schema drifted (fields: dataset, changes)."""
+
+
 class ImmutableRef(DsaError):
     """An attempt to move or recreate a tag."""
 

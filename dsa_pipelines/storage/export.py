@@ -38,7 +38,8 @@ def format_for(path: Path, fmt: str | None) -> str:
     fmt = (fmt or path.suffix.lstrip(".")).lower()
     aliases = {"csv": "csv", "parquet": "parquet", "pq": "parquet", "xlsx": "xlsx", "excel": "xlsx"}
     if fmt not in aliases:
-        raise InvalidInput(f"cannot export to {path.name!r}: format {fmt!r} is not csv, parquet or xlsx", path=str(path))
+        raise InvalidInput(f"cannot export to {path.name!r}: format {fmt!r} is not csv, parquet or xlsx",
+                           path=str(path))
     return aliases[fmt]
 
 
@@ -72,7 +73,7 @@ def _excel_frame(table: pa.Table):  # noqa: ANN202
 
 def write_excel(tables: Iterator[tuple[str, pa.Table]], path: Path) -> dict[str, int]:
     """Write one sheet per table (sheet names cut to Excel's 31 characters)."""
-    import pandas as pd
+    import pandas as pd  # noqa: PLC0415 — only Excel export needs pandas
 
     written: dict[str, int] = {}
     with pd.ExcelWriter(path, engine="openpyxl") as writer:

@@ -24,6 +24,7 @@ import pyarrow.compute as pc
 
 from . import engine
 from .errors import InvalidInput
+from .names import RESERVED_PREFIX
 
 __all__ = [
     "ENCODING_VERSION",
@@ -45,9 +46,6 @@ KEY_TYPES: tuple[pa.DataType, pa.DataType] = (pa.int64(), pa.int32())
 
 ENCODING_VERSION: int = 1
 """Version of the row encoding specified in ``docs/hashing.md``."""
-
-RESERVED_PREFIX = "__dsa_"
-"""Column names starting with this are the store's own and rejected in user data."""
 
 HASH_SIZE = 32
 _MAGIC = f"dsa-row/{ENCODING_VERSION}\n"

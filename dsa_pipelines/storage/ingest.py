@@ -22,15 +22,15 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
-import sqlalchemy as sa
 
 from . import hashing
+from .catalog import Catalog
+from .catalog.packs import packs_for_schema, record_pack
+from .commit_ids import table_content_id
 from .engine import connect as duckdb_connect
-from .catalog.schema import packs
-from .commits import table_content_id
 from .hashing import key_bytes
 from .manifest import Manifest, run_lengths
-from .models import ColumnInfo, TableInfo, utc_now
+from .models import ColumnInfo, TableInfo
 from .objects import ObjectStore
 from .readers import SourceTable
 
@@ -164,18 +164,17 @@ class _PackWriter:
             self.writer = None
 
 
-def _existing_packs(engine: sa.Engine, schema_fp: str) -> list[str]:
-    with engine.connect() as conn:
-        rows = conn.execute(sa.select(packs.c.id).where(packs.c.schema_fp == schema_fp).order_by(packs.c.created_at))
-        return [r.id for r in rows]
+def _existing_packs(catalog: Catalog, schema_fp: str) -> list[str]:
+    with catalog.read() as conn:
+        return packs_for_schema(conn, schema_fp)
 
 
-def ingest_table(objects: ObjectStore, engine: sa.Engine, source: SourceTable) -> IngestedTable:
+def ingest_table(objects: ObjectStore, catalog: Catalog, source: SourceTable) -> IngestedTable:
     """Store one source table's rows (only those not stored before) and its manifest.
 
     Args:
         objects: The object store.
-        engine: The catalog (to find packs of the same schema and register the new one).
+        catalog: The catalog (to find packs of the same schema and register the new one).
         source: The table to store, as a stream of record batches.
 
     Returns:
@@ -196,7 +195,7 @@ def ingest_table(objects: ObjectStore, engine: sa.Engine, source: SourceTable) -
                 if data_schema is None:
                     data_schema = _data_schema(table)
                     logical = hashing.logical_schema(data_schema)
-                    existing = _existing_packs(engine, hashing.schema_id(logical))
+                    existing = _existing_packs(catalog, hashing.schema_id(logical))
                     index = _KeyIndex(con, objects, existing)
                     nulls = np.zeros(len(data_schema), dtype=np.int64)
                 if table.num_rows == 0:
@@ -227,11 +226,9 @@ def ingest_table(objects: ObjectStore, engine: sa.Engine, source: SourceTable) -
         if stored:
             new_id = objects.put_file("packs", tmp)
             pack_ids.append(new_id)
-            with engine.begin() as conn:
-                if not conn.execute(sa.select(packs.c.id).where(packs.c.id == new_id)).first():
-                    conn.execute(packs.insert().values(
-                        id=new_id, schema_fp=hashing.schema_id(logical), row_count=stored,
-                        bytes=objects.path("packs", new_id).stat().st_size, created_at=utc_now()))
+            with catalog.write() as conn:
+                record_pack(conn, new_id, hashing.schema_id(logical), stored,
+                            objects.path("packs", new_id).stat().st_size)
     if ranges:
         manifest = Manifest(
             tuple(pack_ids),

@@ -204,4 +204,5 @@ def slice_ranges(m: Manifest, starts: np.ndarray, counts: np.ndarray) -> Manifes
     qs, qe = np.repeat(starts, n), np.repeat(starts + counts, n)
     lo_row = np.maximum(qs, firsts[j])
     count = np.minimum(qe, ends[j]) - lo_row
-    return Manifest(m.packs, m.pack[j], m.start[j] + lo_row - firsts[j], count.astype(np.int64)).merged_runs().compacted()
+    sliced = Manifest(m.packs, m.pack[j], m.start[j] + lo_row - firsts[j], count.astype(np.int64))
+    return sliced.merged_runs().compacted()

@@ -19,9 +19,10 @@ from typing import TYPE_CHECKING
 
 import pyarrow as pa
 
+from . import writer
+from .catalog.commits import parent_map
 from .catalog.keys_schema import declared_keys
 from .commit_diff import resolve_key
-from .commits import parent_map
 from .errors import InvalidInput, RefConflict, UnrelatedHistories
 from .merge_base import ancestors, merge_bases
 from .merge_cells import CONFLICT_COLUMNS, check_strategies, conflicts_table
@@ -114,13 +115,13 @@ def merge(store: Store, dataset: str, source: str, into: str | None = None, *,
     """Merge ``source`` into branch ``into`` (see :meth:`Store.merge`)."""
     ds = store.get_dataset(dataset)
     into = validate_ref_name(into or ds.default_branch, "branch")
-    store._branch(dataset, into)
+    store.branch(dataset, into)
     if source == into:
         raise InvalidInput(f"cannot merge branch {into!r} into itself", name=into)
     theirs = store.resolve(dataset, source)
     given = parse_resolutions(resolutions)
     for attempt in range(1, max_attempts + 1):
-        head = store._branch(dataset, into).commit_id
+        head = store.branch(dataset, into).commit_id
         try:
             return _merge_once(store, dataset, source, into, head, theirs, strategies, default, rows, key,
                                message, author, given, resolutions is not None, allow_unrelated, publish, attempt,
@@ -138,14 +139,15 @@ def _merge_once(store: Store, dataset: str, source: str, into: str, head: str, t
                 given: dict, check_given: bool, allow_unrelated: bool, publish: bool, attempt: int,
                 run_id: str | None) -> MergeResult:
     none = conflicts_table([])
-    parents = parent_map(store.engine, dataset)
+    with store.catalog.read() as conn:
+        parents = parent_map(conn, dataset)
+        bases = merge_bases(conn, dataset, head, theirs)
     if theirs in ancestors(parents, [head]):
         return MergeResult("up_to_date", head, none, theirs, (), head, theirs, True, attempt)
-    bases = merge_bases(store.engine, dataset, head, theirs)
     if head in ancestors(parents, [theirs]):
         if publish:
-            with store.engine.begin() as conn:
-                store.refs.set_if_equals(conn, dataset, into, head, theirs, author, f"merge {source}: fast-forward")
+            writer.publish(store, dataset, into, theirs, expected=head, actor=author,
+                           reason=f"merge {source}: fast-forward")
         return MergeResult("fast_forward", theirs, none, head, (), head, theirs, publish, attempt)
     if not bases and not allow_unrelated:
         raise UnrelatedHistories(f"{source!r} and {into!r} of {dataset!r} share no history; "
@@ -180,7 +182,8 @@ def merge_trees(store: Store, dataset: str, base: Mapping[str, TableInfo], ours:
     columns = {c for t in (*ours.values(), *theirs.values()) for c in t.schema.names}
     strategies, default, rows = check_strategies(strategies, default, rows, columns)
     names = sorted(set(ours) | set(theirs) | set(base))
-    declared = declared_keys(store.engine, dataset)
+    with store.catalog.read() as conn:
+        declared = declared_keys(conn, dataset)
 
     def run(resolved: dict) -> dict[str, TableOutcome]:
         settings = Settings(strategies, default, rows, resolved)
@@ -211,6 +214,6 @@ def commit_outcomes(store: Store, dataset: str, branch: str, head: str, ours: Ma
         elif name not in ours or ours[name].content_id != table.info.content_id:
             ingested.append(table)
     check_declared_keys(store, dataset, ingested)
-    return store._commit_tables(
-        dataset, branch, ingested, message=message, author=author, replace=False, remove_tables=tuple(removed),
-        publish=publish, run_id=run_id, meta=meta, max_attempts=1, extra_parents=extra_parents, expected_head=head)
+    return writer.commit_upload(
+        store, dataset, branch, writer.Upload(tuple(ingested), False, tuple(removed), tuple(extra_parents)),
+        writer.Authorship(author, message, run_id, meta), publish=publish, expected_head=head)

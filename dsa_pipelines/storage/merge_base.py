@@ -11,8 +11,7 @@ from collections import deque
 
 import sqlalchemy as sa
 
-from .catalog.schema import commits
-from .commits import parent_map
+from .catalog.commits import created_at, parent_map
 
 
 def ancestors(parents: dict[str, tuple[str, ...]], starts: list[str]) -> set[str]:
@@ -33,16 +32,15 @@ def is_ancestor(parents: dict[str, tuple[str, ...]], ancestor: str, descendant: 
     return ancestor in ancestors(parents, [descendant])
 
 
-def merge_bases(engine: sa.Engine, dataset: str, a: str, b: str) -> list[str]:
+def merge_bases(conn: sa.Connection, dataset: str, a: str, b: str) -> list[str]:
     """The best common ancestors of two commits, the chosen one first (empty: unrelated histories)."""
-    parents = parent_map(engine, dataset)
+    parents = parent_map(conn, dataset)
     common = ancestors(parents, [a]) & ancestors(parents, [b])
     if not common:
         return []
     below = ancestors(parents, [p for c in common for p in parents.get(c, ())])
     best = sorted(common - below)
-    with engine.connect() as conn:
-        times = dict(conn.execute(sa.select(commits.c.id, commits.c.created_at).where(commits.c.id.in_(best))).all())
+    times = created_at(conn, best)
     return sorted(best, key=lambda c: (_neg(times.get(c, "")), c))
 
 

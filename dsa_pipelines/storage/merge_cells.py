@@ -90,7 +90,8 @@ def check_strategies(strategies: Mapping[str, str] | None, default: str, rows: s
 
 def merge_cells(table: str, keys: pa.Array, schema: pa.Schema, base: pa.Table | None, ours: pa.Table,
                 theirs: pa.Table, strategies: Mapping[str, str], default: str, resolutions: Resolutions,
-                kind: str, lacking: tuple[set[str], set[str]] = (set(), set())) -> tuple[pa.Table, pa.Table, np.ndarray]:
+                kind: str, lacking: tuple[set[str], set[str]] = (set(), set()),
+                ) -> tuple[pa.Table, pa.Table, np.ndarray]:
     """Merge paired rows cell by cell.
 
     Args:

@@ -111,7 +111,8 @@ def merge_schema(name: str, base: pa.Schema, ours: pa.Schema, theirs: pa.Schema,
                 fields.append(f)
             continue
         if c in lt and lt[c] != lo[c]:
-            if lo[c] == lb.get(c) or lt[c] != lb.get(c) and conflict(c, lb.get(c), lo[c], lt[c]):  # retyped by theirs only
+            retyped_by_theirs_only = lo[c] == lb.get(c)
+            if retyped_by_theirs_only or (lt[c] != lb.get(c) and conflict(c, lb.get(c), lo[c], lt[c])):
                 fields.append(theirs.field(c))
             else:
                 fields.append(f)

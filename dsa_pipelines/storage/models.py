@@ -8,6 +8,11 @@ from datetime import UTC, datetime
 
 import pyarrow as pa
 
+BRANCH = "branch"
+"""Ref kind: a branch (moves by compare-and-swap)."""
+TAG = "tag"
+"""Ref kind: a tag (never moves)."""
+
 
 def utc_now() -> str:
     """The current time as the catalog's ISO-8601 UTC text."""

@@ -11,6 +11,9 @@ import re
 
 from .errors import InvalidName
 
+RESERVED_PREFIX = "__dsa_"
+"""Column names starting with this are reserved for the store's own columns (row keys)."""
+
 MAX_NAME_LENGTH = 200
 _FORBIDDEN_CHARS = set(" ~^:?*[\\")
 

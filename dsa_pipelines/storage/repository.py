@@ -1,84 +1,65 @@
-"""The version store: datasets, commits, refs and reads over objects + catalog.
+"""The version store: immutable objects plus a transactional catalog, composed.
 
-``Store`` is the one public entry point of the storage core. It never imports dagster.
+``Store`` is the one public entry point of the storage core (it never imports dagster
+or the features built on it). It is a facade in the manner of dulwich's
+``BaseRepo(object_store, refs)``: it owns an :class:`~.objects.ObjectStore` and a
+:class:`~.catalog.Catalog`, and each method hands the work to the module named for
+its concept — :mod:`.history` (revisions, commits, log), :mod:`.tables` (reading and
+exporting rows), :mod:`.branches` (refs), :mod:`.writer` (commits and publishing).
+
+Features (``dsa_pipelines.quality``, ``dsa_pipelines.sampling``) use only the public
+methods below; those marked *extension point* exist for them: their own catalog tables
+(:meth:`catalog_read` / :meth:`catalog_write`) and their own objects (reports).
 """
 
 from __future__ import annotations
 
-import json
 import os
-import random
-import time
-from collections.abc import Mapping, Sequence
-from dataclasses import replace
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 import sqlalchemy as sa
 
-from .catalog import connect_catalog
-from .catalog.schema import datasets
-from .commits import (
-    commit_id,
-    insert_commit,
-    table_content_id,
-    tree_id,
-)
-from .errors import (
-    AlreadyExists,
-    DatasetNotFound,
-    InvalidInput,
-    RefConflict,
-    RevisionNotFound,
-    TableNotFound,
-)
-from .hashing import keys_digest, logical_schema
-from .ingest import IngestedTable, ingest_table
+from dsa_pipelines import settings
+
+from . import branches, commit_diff, history, table_keys, tables, writer
+from . import edit as edits
+from . import merge as merging
+from .catalog import Catalog, feeds, keys_schema
+from .catalog import datasets as dataset_rows
+from .catalog.refs import RefStore
+from .diff_models import Diff
+from .errors import AlreadyExists, InvalidInput, RevisionNotFound
+from .ingest import ingest_table
 from .manifest import Manifest
-from .models import (
-    Commit,
-    CommitResult,
-    Dataset,
-    Ref,
-    TableInfo,
-    TableResult,
-    utc_now,
-)
-from .names import validate_dataset_name, validate_ref_name, validate_table_name
+from .models import BRANCH, TAG, Commit, CommitResult, Dataset, LogEntry, Ref, ReflogEntry, TableInfo, TablePage
+from .names import validate_dataset_name, validate_ref_name
 from .objects import ObjectStore
 from .readers import SourceTable, open_sources, source_from_frame
-from .reading import read_manifest
-from .refs import BRANCH, RefStore
-from .store_reads import ReadsMixin
-from .store_refs import RefsMixin
+from .rows import ManifestCache
+from .schema_drift import DriftPolicy, SchemaDriftReport, compare_commits
 from .table_keys import check_declared_keys
 
-DEFAULT_ROOT = "data/store"
-DRIFT_POLICIES = ("reject", "warn", "allow")
-MAX_COMMIT_ATTEMPTS = 5
-
 Source = str | os.PathLike | pa.Table | object  # object: a pandas DataFrame
+REPORTS = "reports"
 
 
-def _dataset(row: sa.Row) -> Dataset:
-    return Dataset(row.name, row.description, tuple(json.loads(row.tags)), row.created_by, row.created_at,
-                   row.default_branch, row.drift_policy, json.loads(row.settings))
-
-
-class Store(ReadsMixin, RefsMixin):
+class Store:
     """A version store: immutable objects under ``root`` plus a SQL catalog.
 
     Open one with :meth:`open`. Every method is safe to call from several processes at
     once: objects are content-addressed and refs move only by compare-and-swap.
     """
 
-    def __init__(self, root: Path, engine: sa.Engine) -> None:
+    def __init__(self, root: Path, catalog: Catalog) -> None:
         self.root = root
-        self.engine = engine
+        self.catalog = catalog
         self.objects = ObjectStore(root)
-        self.refs = RefStore(engine)
-        self._manifests: dict[str, Manifest] = {}
+        self.refs = RefStore(catalog)
+        self.manifests = ManifestCache(self.objects)
 
     @classmethod
     def open(cls, root: str | os.PathLike | None = None, catalog_url: str | None = None) -> Store:
@@ -92,14 +73,15 @@ class Store(ReadsMixin, RefsMixin):
         Returns:
             The store, with its catalog migrated to the current schema.
         """
-        root_path = Path(root or os.environ.get("DSA_STORE_ROOT") or DEFAULT_ROOT).resolve()
+        config = settings.current()
+        root_path = Path(root or config.store_root).resolve()
         root_path.mkdir(parents=True, exist_ok=True)
-        url = catalog_url or os.environ.get("DSA_CATALOG_URL") or f"sqlite:///{root_path / 'catalog.db'}"
-        return cls(root_path, connect_catalog(url))
+        url = catalog_url or config.catalog_url or f"sqlite:///{root_path / 'catalog.db'}"
+        return cls(root_path, Catalog.open(url))
 
     def close(self) -> None:
         """Release database connections."""
-        self.engine.dispose()
+        self.catalog.close()
 
     def __enter__(self) -> Store:
         return self
@@ -114,23 +96,13 @@ class Store(ReadsMixin, RefsMixin):
 
         Raises:
             InvalidName: the name breaks the naming rules.
+            InvalidInput: an unknown drift policy.
             AlreadyExists: a dataset of that name exists.
         """
         validate_dataset_name(name)
-        self._check_policy(drift_policy)
-        now = utc_now()
-        root = self._new_commit(name, {}, (), created_by, "Create dataset", now)
-        with self.engine.begin() as conn:
-            if conn.execute(sa.select(datasets.c.name).where(datasets.c.name == name)).first():
-                raise AlreadyExists(f"dataset {name!r} already exists", kind="dataset", name=name)
-            try:
-                conn.execute(datasets.insert().values(
-                    name=name, description=description, tags=json.dumps(list(tags)), created_by=created_by,
-                    created_at=now, default_branch="main", drift_policy=drift_policy, settings="{}"))
-            except sa.exc.IntegrityError as e:
-                raise AlreadyExists(f"dataset {name!r} already exists", kind="dataset", name=name) from e
-            insert_commit(conn, root)
-            self.refs.add_if_new(conn, name, "main", BRANCH, root.id, created_by, "create dataset")
+        spec = writer.NewDataset(description, tuple(tags), DriftPolicy.parse(drift_policy).value)
+        with self.catalog.write() as conn:
+            writer.create_dataset(conn, self, name, spec, created_by)
         return self.get_dataset(name)
 
     def get_dataset(self, name: str) -> Dataset:
@@ -139,54 +111,124 @@ class Store(ReadsMixin, RefsMixin):
         Raises:
             DatasetNotFound: no such dataset.
         """
-        with self.engine.connect() as conn:
-            row = conn.execute(sa.select(datasets).where(datasets.c.name == name)).first()
-        if row is None:
-            raise DatasetNotFound(f"dataset {name!r} does not exist", kind="dataset", name=name)
-        return _dataset(row)
+        with self.catalog.read() as conn:
+            return dataset_rows.require(conn, name)
 
     def list_datasets(self) -> list[Dataset]:
         """All datasets, by name."""
-        with self.engine.connect() as conn:
-            return [_dataset(r) for r in conn.execute(sa.select(datasets).order_by(datasets.c.name))]
+        with self.catalog.read() as conn:
+            return dataset_rows.list_all(conn)
 
     def update_dataset(self, name: str, *, description: str | None = None, tags: Sequence[str] | None = None,
                        drift_policy: str | None = None, settings: Mapping | None = None) -> Dataset:
         """Change a dataset's description, tags, drift policy or settings (only those given)."""
-        self.get_dataset(name)
-        values: dict = {}
-        if description is not None:
-            values["description"] = description
-        if tags is not None:
-            values["tags"] = json.dumps(list(tags))
-        if drift_policy is not None:
-            values["drift_policy"] = self._check_policy(drift_policy)
-        if settings is not None:
-            values["settings"] = json.dumps(dict(settings), sort_keys=True)
-        if values:
-            with self.engine.begin() as conn:
-                conn.execute(datasets.update().where(datasets.c.name == name).values(**values))
+        policy = DriftPolicy.parse(drift_policy).value if drift_policy is not None else None
+        with self.catalog.write() as conn:
+            dataset_rows.require(conn, name)
+            dataset_rows.update(conn, name, description=description, tags=tags, drift_policy=policy,
+                                settings=dict(settings) if settings is not None else None)
         return self.get_dataset(name)
 
-    @staticmethod
-    def _check_policy(policy: str) -> str:
-        if policy not in DRIFT_POLICIES:
-            raise InvalidInput(f"drift policy {policy!r} is not one of {', '.join(DRIFT_POLICIES)}", policy=policy)
-        return policy
+    # ------------------------------------------------------------------ history
+    def resolve(self, dataset: str, revision: str | None = None) -> str:
+        """Resolve a revision (see :mod:`.revisions`) to a full commit id.
+
+        Raises:
+            DatasetNotFound, RevisionNotFound, AmbiguousRevision, InvalidInput.
+        """
+        return history.resolve(self.catalog, self.refs, dataset, revision)
+
+    def get_commit(self, dataset: str, revision: str | None = None) -> Commit:
+        """The commit a revision names (default: the default branch head), with its tables."""
+        return history.load_commit(self.catalog, self.refs, dataset, revision)
+
+    def find_commit(self, prefix: str) -> Commit:
+        """The one commit, in any dataset, whose id starts with ``prefix`` (≥ 4 hex digits).
+
+        Raises:
+            InvalidInput, RevisionNotFound, AmbiguousRevision.
+        """
+        return history.find_commit(self.catalog, prefix)
+
+    def log(self, dataset: str, revision: str | None = None, limit: int | None = None) -> list[LogEntry]:
+        """First-parent history from a revision back to the root, newest first, with version numbers."""
+        return history.log(self.catalog, self.refs, dataset, revision, limit)
+
+    def schema_drift(self, dataset: str, revision: str, against: str | None = None) -> SchemaDriftReport:
+        """How a commit's table schemas differ from another commit's (default: its first parent).
+
+        Raises:
+            DatasetNotFound, RevisionNotFound.
+        """
+        candidate = self.get_commit(dataset, revision)
+        if against is not None:
+            base = self.get_commit(dataset, against)
+        else:
+            base = self.get_commit(dataset, candidate.parents[0]) if candidate.parents else None
+        return compare_commits(base, candidate)
+
+    # ------------------------------------------------------------------- tables
+    def list_tables(self, dataset: str, revision: str | None = None) -> list[TableInfo]:
+        """The tables of a commit with schema and row count."""
+        return list(self.get_commit(dataset, revision).tables.values())
+
+    def table_info(self, dataset: str, revision: str | None = None, table: str | None = None) -> TableInfo:
+        """One table of a commit (``table`` may be omitted when there is exactly one).
+
+        Raises:
+            TableNotFound: no such table, or several and none named.
+        """
+        return tables.pick_table(self.get_commit(dataset, revision), table)
+
+    def manifest(self, dataset: str, revision: str | None = None, table: str | None = None) -> Manifest:
+        """The manifest (row ranges) of a table of a commit."""
+        return self.manifests.get(self.table_info(dataset, revision, table).manifest_id)
+
+    def read_table(self, dataset: str, revision: str | None = None, table: str | None = None, *, offset: int = 0,
+                   limit: int | None = None, columns: Sequence[str] | None = None,
+                   with_keys: bool = False) -> TablePage:
+        """Rows of a table in upload order (``logical_row_id`` = position), paginated.
+
+        Args:
+            offset: First logical row id.
+            limit: At most this many rows (None: to the end).
+            columns: Columns to return (default all).
+            with_keys: Also return the 96-bit row keys (``__dsa_k1``, ``__dsa_k2``).
+
+        Returns:
+            A TablePage with the rows (Arrow) and the table's total row count.
+        """
+        info = self.table_info(dataset, revision, table)
+        return tables.read_page(self.objects, self.manifests, info, offset, limit, columns, with_keys)
+
+    def read_rows(self, dataset: str, revision: str | None, table: str | None, row_ids: np.ndarray, *,
+                  columns: Sequence[str] | None = None) -> pa.Table:
+        """Some rows of a table by logical row id, in the order given.
+
+        Raises:
+            InvalidInput: a row id outside the table or an unknown column.
+        """
+        info = self.table_info(dataset, revision, table)
+        return tables.read_rows(self.objects, self.manifests, info, row_ids, columns)
+
+    def iter_batches(self, dataset: str, revision: str | None = None, table: str | None = None,
+                     batch_rows: int = tables.EXPORT_BATCH_ROWS) -> Iterator[pa.Table]:
+        """A table's rows as a stream of Arrow tables (bounded memory)."""
+        info = self.table_info(dataset, revision, table)
+        return tables.iter_batches(self.objects, self.manifests, info, batch_rows)
+
+    def export(self, dataset: str, revision: str | None, path: str | os.PathLike, *, table: str | None = None,
+               format: str | None = None) -> Path:  # noqa: A002 — mirrors the user-facing option name
+        """Export a table to CSV/Parquet, or the whole commit to Excel (one sheet per table).
+
+        CSV and Excel exports neutralise cells a spreadsheet would run as formulas.
+
+        Returns:
+            The written path.
+        """
+        return tables.export(self.objects, self.manifests, self.get_commit(dataset, revision), path, table, format)
 
     # ------------------------------------------------------------------ commits
-    def _new_commit(self, dataset: str, tables: Mapping[str, TableInfo], parents: tuple[str, ...], author: str,
-                    message: str, created_at: str | None = None, run_id: str | None = None,
-                    meta: Mapping | None = None) -> Commit:
-        created_at = created_at or utc_now()
-        tables = dict(sorted(tables.items()))
-        tree = tree_id(tables)
-        return Commit(
-            id=commit_id(tree, parents, author, message, created_at), dataset=dataset, parents=parents,
-            message=message, author=author, created_at=created_at, tree_id=tree,
-            row_count=sum(t.row_count for t in tables.values()), tables=tables, run_id=run_id, meta=dict(meta or {}),
-        )
-
     def _sources(self, sources: Source | Sequence[Source] | Mapping[str, Source], table: str | None,
                  sheets: Sequence[str] | None) -> list[SourceTable]:
         if isinstance(sources, Mapping):
@@ -221,14 +263,18 @@ class Store(ReadsMixin, RefsMixin):
         publish: bool = True,
         run_id: str | None = None,
         meta: Mapping | None = None,
-        max_attempts: int = MAX_COMMIT_ATTEMPTS,
+        create_dataset: bool | writer.NewDataset = False,
+        force: bool = False,
+        force_reason: str = "",
+        retry_seconds: float = writer.RETRY_SECONDS,
     ) -> CommitResult:
         """Commit a snapshot of one or more tables onto a branch.
 
         The upload replaces the tables it names and keeps the branch head's other tables
         (``replace=True`` drops them instead; ``remove_tables`` drops named ones). If
         another writer moves the branch meanwhile, the snapshot is re-parented onto the
-        new head and the move retried (at most ``max_attempts`` times).
+        new head and the move retried until ``retry_seconds`` have passed. The dataset's
+        drift policy is enforced before the branch moves.
 
         Args:
             dataset: The dataset.
@@ -244,104 +290,63 @@ class Store(ReadsMixin, RefsMixin):
             publish: Move the branch (True) or only create the commit for audit ("staged").
             run_id: The Dagster run that made the commit (lineage).
             meta: Extra JSON metadata recorded on the commit.
-            max_attempts: Compare-and-swap attempts before giving up.
+            create_dataset: Create the dataset if it does not exist (``True``, or a
+                ``NewDataset`` with its description, tags and drift policy), atomically with
+                this first commit: a bad file leaves no dataset behind.
+            force: Publish even if the drift policy rejects the schema (needs ``force_reason``;
+                both are recorded with the commit and in the reflog).
+            force_reason: Why the audit is overridden.
+            retry_seconds: How long to keep rebuilding on a moving branch.
 
         Returns:
             A CommitResult (status committed / staged / no_changes).
 
         Raises:
             DatasetNotFound, RevisionNotFound (branch missing), InvalidFile, InvalidName,
-            TableNotFound (removing an absent table), RefConflict (lost every attempt).
+            TableNotFound (removing an absent table), SchemaDriftRejected, RefConflict
+            (the branch kept moving; the snapshot is left staged).
         """
-        ds = self.get_dataset(dataset)
-        branch = validate_ref_name(branch or ds.default_branch, "branch")
-        self._branch(dataset, branch)
-        for name in remove_tables:
-            validate_table_name(name)
+        create = writer.NewDataset() if create_dataset is True else (create_dataset or None)
+        with self.catalog.read() as conn:
+            ds = dataset_rows.get(conn, dataset)
+        if ds is None and create is None:
+            raise dataset_rows.not_found(dataset)
+        if ds is None:
+            validate_dataset_name(dataset)
+            DriftPolicy.parse(create.drift_policy)
+            branch = validate_ref_name(branch or "main", "branch")
+            if branch != "main":
+                raise RevisionNotFound(f"branch {branch!r} does not exist: dataset {dataset!r} is new and starts "
+                                       "with only branch 'main'", kind="branch", name=branch)
+        else:
+            branch = validate_ref_name(branch or ds.default_branch, "branch")
+            self.branch(dataset, branch)
         opened = self._sources(sources, table, sheets) if sources is not None else []
-        names = [s.name for s in opened]
-        for name in names:
-            validate_table_name(name)
-        if len(set(names)) != len(names):
-            raise InvalidInput(f"the upload names a table twice: {sorted(n for n in names if names.count(n) > 1)}")
-        if set(names) & set(remove_tables):
-            raise InvalidInput(f"tables {sorted(set(names) & set(remove_tables))} are both uploaded and removed")
-        ingested = [ingest_table(self.objects, self.engine, s) for s in opened]
-        check_declared_keys(self, dataset, ingested)
-        return self._commit_tables(dataset, branch, ingested, message=message, author=author, replace=replace,
-                                   remove_tables=tuple(remove_tables), publish=publish, run_id=run_id, meta=meta,
-                                   max_attempts=max_attempts)
-
-    def _commit_tables(self, dataset: str, branch: str, ingested: list[IngestedTable], *, message: str,
-                       author: str, replace: bool, remove_tables: tuple[str, ...], publish: bool,
-                       run_id: str | None, meta: Mapping | None, max_attempts: int,
-                       extra_parents: tuple[str, ...] = (), expected_head: str | None = None) -> CommitResult:
-        """Commit stored tables onto a branch head by compare-and-swap, re-parenting after a lost race.
-
-        With ``expected_head`` the tables were computed against that head (a merge or an
-        edit): if the branch has moved, RefConflict is raised instead of re-parenting.
-        """
-        for attempt in range(1, max_attempts + 1):
-            head_ref = self.refs.get(dataset, branch)
-            if head_ref is None:
-                raise RevisionNotFound(f"branch {branch!r} was deleted", kind="branch", name=branch)
-            if expected_head is not None and head_ref.commit_id != expected_head:
-                raise RefConflict(f"branch {branch!r} moved from {expected_head[:12]} to {head_ref.commit_id[:12]}",
-                                  dataset=dataset, name=branch, expected=expected_head, actual=head_ref.commit_id)
-            head = self.get_commit(dataset, head_ref.commit_id)
-            tables = {} if replace else dict(head.tables)
-            for name in remove_tables:
-                if name not in tables:
-                    raise TableNotFound(
-                        f"cannot remove table {name!r}: {branch} has tables {sorted(head.tables) or 'none'}",
-                        kind="table", name=name)
-                del tables[name]
-            for it in ingested:
-                tables[it.info.name] = it.info
-            results = {
-                it.info.name: TableResult(
-                    it.info.name, it.rows, it.rows - it.reused_rows, it.reused_rows, it.stored_rows,
-                    changed=head.tables.get(it.info.name) is None
-                    or head.tables[it.info.name].content_id != it.info.content_id,
-                    schema=it.info.schema)
-                for it in ingested
-            }
-            removed = tuple(sorted(set(head.tables) - set(tables)))
-            if tree_id(dict(sorted(tables.items()))) == head.tree_id and not extra_parents:
-                return CommitResult("no_changes", dataset, branch, head.id, head.parents, results, (), attempt)
-            commit = self._new_commit(dataset, tables, (head.id, *extra_parents), author, message, run_id=run_id,
-                                      meta=meta)
+        writer.check_upload_names([s.name for s in opened], remove_tables)
+        upload = writer.Upload(tuple(ingest_table(self.objects, self.catalog, s) for s in opened), replace,
+                               tuple(remove_tables))
+        check_declared_keys(self, dataset, upload.tables)
+        who = writer.Authorship(author, message, run_id, meta, force, force_reason)
+        if ds is None:
             try:
-                with self.engine.begin() as conn:
-                    insert_commit(conn, commit)
-                    if publish:
-                        self.refs.set_if_equals(conn, dataset, branch, head.id, commit.id, author,
-                                                f"commit: {message}" if message else "commit")
-            except RefConflict:
-                if attempt == max_attempts:
-                    raise
-                time.sleep(random.uniform(0.01, 0.05) * attempt)
-                continue
-            status = "committed" if publish else "staged"
-            return CommitResult(status, dataset, branch, commit.id, commit.parents, results, removed, attempt)
-        raise AssertionError("unreachable")
+                return writer.create_with_commit(self, dataset, create, upload, who, publish=publish)
+            except AlreadyExists:
+                pass  # another writer created it meanwhile: commit onto it like any upload
+        return writer.commit_upload(self, dataset, branch, upload, who, publish=publish, retry_seconds=retry_seconds)
 
     def publish(self, dataset: str, branch: str, commit_id: str, *, expected: str | None = None,
-                actor: str = "", reason: str = "publish") -> Ref:
-        """Move a branch to a (staged) commit by compare-and-swap.
+                actor: str = "", reason: str = "publish", force: bool = False) -> Ref:
+        """Move a branch to a (staged) commit by compare-and-swap, after the drift policy.
 
         Args:
             expected: Where the branch must still point (default: the commit's first parent).
+            force: Publish even if the drift policy rejects it.
 
         Raises:
             RefConflict: the branch moved since.
+            SchemaDriftRejected: the dataset's drift policy refuses the commit.
         """
-        commit = self.get_commit(dataset, commit_id)
-        expected = expected or (commit.parents[0] if commit.parents else None)
-        if expected is None:
-            raise InvalidInput(f"commit {commit.short_id} has no parent; give the expected branch head")
-        with self.engine.begin() as conn:
-            self.refs.set_if_equals(conn, dataset, branch, expected, commit.id, actor, reason)
+        writer.publish(self, dataset, branch, commit_id, expected=expected, actor=actor, reason=reason, force=force)
         return self.refs.get(dataset, branch)
 
     def commit_rows(self, dataset: str, branch: str, source_revision: str, row_ids: np.ndarray, *,
@@ -383,65 +388,134 @@ class Store(ReadsMixin, RefsMixin):
             extra_parents: Parents after the branch head (e.g. the source commit, for lineage).
         """
         info = self.table_info(dataset, source_revision, table)
-        ingested = [self._selected_table(info, validate_table_name(name), ids) for name, ids in selections.items()]
-        return self._commit_tables(dataset, validate_ref_name(branch), ingested, message=message, author=author,
-                                   replace=replace, remove_tables=(), publish=True, run_id=run_id, meta=meta,
-                                   max_attempts=MAX_COMMIT_ATTEMPTS, extra_parents=tuple(extra_parents))
+        upload = writer.Upload(tuple(writer.selected_table(self, info, name, ids) for name, ids in selections.items()),
+                               replace, (), tuple(extra_parents))
+        return writer.commit_upload(self, dataset, validate_ref_name(branch), upload,
+                                    writer.Authorship(author, message, run_id, meta))
 
-    def _selected_table(self, info: TableInfo, name: str, row_ids: np.ndarray) -> IngestedTable:
-        manifest = self._manifest(info.manifest_id).select(np.asarray(row_ids, dtype=np.int64))
-        rows = read_manifest(self.objects, manifest, info.schema, with_keys=True)
-        logical = logical_schema(info.schema)
-        manifest_id = self.objects.put_bytes("manifests", manifest.to_bytes())
-        columns = tuple(replace(c, nulls=rows.column(c.name).null_count) for c in info.columns)
-        new_info = TableInfo(
-            name=name, row_count=manifest.row_count, manifest_id=manifest_id,
-            content_id=table_content_id(logical, manifest.row_count, keys_digest(rows)),
-            schema=info.schema, columns=columns,
-            stats={"rows": manifest.row_count, "new_rows": 0, "reused_rows": manifest.row_count, "stored_rows": 0,
-                   "ranges": manifest.range_count},
-        )
-        return IngestedTable(new_info, manifest.row_count, manifest.row_count, 0)
+    # --------------------------------------------------------------------- refs
+    def branch(self, dataset: str, name: str) -> Ref:
+        """A branch (raises RevisionNotFound if missing, ImmutableRef if it is a tag)."""
+        return branches.branch(self, dataset, name)
 
-    # --------------------------------------------- statistics (storage/statistics.py, stat_drift.py)
-    def find_commit(self, prefix: str) -> Commit:
-        """The one commit of any dataset whose id starts with ``prefix`` (see :mod:`.commit_lookup`)."""
-        from .commit_lookup import find_commit  # noqa: PLC0415
+    def get_ref(self, dataset: str, name: str) -> Ref | None:
+        """A branch or tag by name, or None."""
+        return self.refs.get(dataset, name)
 
-        return find_commit(self, prefix)
+    def refs_at(self, dataset: str, commit_id: str) -> list[Ref]:
+        """The refs (branches and tags) that point at a commit."""
+        return self.refs.pointing_at(dataset, commit_id)
 
-    def statistics(self, dataset: str, revision: str | None = None, table: str | None = None) -> dict:
-        """Per-table statistics of a commit, computed once and cached (see :mod:`.statistics`)."""
-        from .statistics import store_statistics  # noqa: PLC0415
+    def branches(self, dataset: str) -> list[Ref]:
+        """The dataset's branches."""
+        self.get_dataset(dataset)
+        return self.refs.list(dataset, BRANCH)
 
-        return store_statistics(self, dataset, revision, table)
+    def tags(self, dataset: str) -> list[Ref]:
+        """The dataset's tags."""
+        self.get_dataset(dataset)
+        return self.refs.list(dataset, TAG)
 
-    def stat_diff(self, dataset: str, revision: str | None = None, base: str | None = None):  # noqa: ANN201
-        """Statistical drift of a commit against ``base`` (default: first parent; see :mod:`.stat_drift`)."""
-        from .stat_drift import stat_diff  # noqa: PLC0415
+    def create_branch(self, dataset: str, name: str, revision: str | None = None, *, actor: str = "",
+                      reason: str = "") -> Ref:
+        """Create a branch at a revision (default: the default branch's head)."""
+        return branches.create_ref(self, dataset, name, BRANCH, revision, actor,
+                                   reason or f"branch from {revision or 'default'}")
 
-        return stat_diff(self, dataset, revision, base)
+    def create_tag(self, dataset: str, name: str, revision: str | None = None, *, actor: str = "",
+                   reason: str = "") -> Ref:
+        """Create an immutable tag at a revision.
 
-    # ------------------------------------------- diff, merge, edits (storage/diff.py, merge.py, edit.py)
+        Raises:
+            ImmutableRef: the tag exists already (tags never move).
+        """
+        return branches.create_ref(self, dataset, name, TAG, revision, actor, reason or "tag")
+
+    def delete_branch(self, dataset: str, name: str, *, actor: str = "", reason: str = "") -> None:
+        """Delete a branch (never the default branch)."""
+        branches.delete_branch(self, dataset, name, actor, reason)
+
+    def reset_branch(self, dataset: str, branch: str, revision: str, *, actor: str = "", reason: str = "",
+                     expected: str | None = None) -> tuple[str, str]:
+        """Point a branch at an earlier (or any) revision — a rollback, recorded in the reflog.
+
+        Args:
+            expected: Only if the branch still points here (default: its current value).
+
+        Returns:
+            (old commit id, new commit id).
+        """
+        return branches.reset_branch(self, dataset, branch, revision, actor, reason, expected)
+
+    def reflog(self, dataset: str, ref: str | None = None, limit: int | None = None) -> list[ReflogEntry]:
+        """Moves of one ref (or all refs of the dataset), newest first."""
+        self.get_dataset(dataset)
+        return self.refs.reflog(dataset, ref, limit)
+
+    # -------------------------------------------------------------- feeds
+    def new_commits(self, cursor: dict | None, *, limit: int = 100) -> tuple[list[Commit], dict]:
+        """Commits of every dataset not reported before this cursor, oldest first (for watchers).
+
+        Returns:
+            (commits, the cursor to pass next time); see :mod:`.catalog.feeds`.
+        """
+        return feeds.new_commits(self.catalog, cursor, limit=limit)
+
+    def new_ref_moves(self, cursor: dict | None, *, limit: int = 500,
+                      from_end: bool = False) -> tuple[list[ReflogEntry], dict]:
+        """Ref moves of every dataset not reported before this cursor, in order (for watchers).
+
+        Args:
+            from_end: With no cursor, report nothing and start after the newest move.
+        """
+        return feeds.new_ref_moves(self.catalog, cursor, limit=limit, from_end=from_end)
+
+    # ------------------------------------------------------- extension points
+    @contextmanager
+    def catalog_read(self) -> Iterator[sa.Connection]:
+        """*Extension point*: a read transaction on the catalog, for a feature's own tables."""
+        with self.catalog.read() as conn:
+            yield conn
+
+    @contextmanager
+    def catalog_write(self) -> Iterator[sa.Connection]:
+        """*Extension point*: a write transaction on the catalog, for a feature's own tables."""
+        with self.catalog.write() as conn:
+            yield conn
+
+    def put_report(self, data: bytes, suffix: str = ".parquet") -> str:
+        """*Extension point*: store a feature's object (a report, a row list); returns its id."""
+        return self.objects.put_bytes(REPORTS, data, suffix)
+
+    def read_report(self, object_id: str, suffix: str = ".parquet") -> bytes:
+        """*Extension point*: the bytes of a stored report (CorruptObject if missing)."""
+        return self.objects.read_bytes(REPORTS, object_id, suffix)
+
+    def report_path(self, object_id: str, suffix: str = ".parquet") -> Path:
+        """*Extension point*: where a stored report lives (it may have been collected)."""
+        return self.objects.path(REPORTS, object_id, suffix)
+
+    def has_report(self, object_id: str, suffix: str = ".parquet") -> bool:
+        """*Extension point*: whether a report is stored."""
+        return self.objects.exists(REPORTS, object_id, suffix)
+
+    # ------------------------------------ diff, merge, edits (storage/commit_diff.py, merge.py, edit.py)
     def set_table_key(self, dataset: str, table: str, columns: Sequence[str] | None) -> tuple[str, ...] | None:
         """Declare the key columns of a dataset's table (None drops it; see :mod:`.table_keys`).
 
         Raises:
             KeyViolation: the table on the default branch already has a null or duplicate key.
         """
-        from .table_keys import set_table_key
-
-        return set_table_key(self, dataset, table, columns)
+        return table_keys.set_table_key(self, dataset, table, columns)
 
     def table_key(self, dataset: str, table: str) -> tuple[str, ...] | None:
         """The key declared on a dataset's table, or None."""
-        from .catalog.keys_schema import declared_key
-
         self.get_dataset(dataset)
-        return declared_key(self.engine, dataset, table)
+        with self.catalog.read() as conn:
+            return keys_schema.declared_key(conn, dataset, table)
 
     def diff(self, dataset: str, base: str, target: str | None = None, *, table: str | None = None,
-             key: Sequence[str] | Mapping[str, Sequence[str]] | None = None, pair: str | None = "position"):
+             key: Sequence[str] | Mapping[str, Sequence[str]] | None = None, pair: str | None = "position") -> Diff:
         """What changed from ``base`` to ``target`` (default: the default branch head), per table.
 
         Args:
@@ -458,15 +532,13 @@ class Store(ReadsMixin, RefsMixin):
             DatasetNotFound, RevisionNotFound, TableNotFound, InvalidInput (key column
             missing), KeyViolation (null or duplicate key).
         """
-        from .commit_diff import diff
-
-        return diff(self, dataset, base, target, table=table, key=key, pair=pair)
+        return commit_diff.diff(self, dataset, base, target, table=table, key=key, pair=pair)
 
     def merge(self, dataset: str, source: str, into: str | None = None, *,
               strategies: Mapping[str, str] | None = None, default: str = "fail", rows: str | None = None,
               key: Sequence[str] | Mapping[str, Sequence[str]] | None = None, message: str = "", author: str = "",
               resolutions: pa.Table | None = None, allow_unrelated: bool = False, publish: bool = True,
-              run_id: str | None = None):
+              run_id: str | None = None) -> merging.MergeResult:
         """Three-way merge of ``source`` (theirs) into branch ``into`` (ours; default branch by default).
 
         Args:
@@ -489,13 +561,11 @@ class Store(ReadsMixin, RefsMixin):
             DatasetNotFound, RevisionNotFound, InvalidInput (bad strategy, self-merge, bad
             resolutions), UnrelatedHistories, KeyViolation, RefConflict (lost every attempt).
         """
-        from .merge import merge
-
-        return merge(self, dataset, source, into, strategies=strategies, default=default, rows=rows, key=key,
+        return merging.merge(self, dataset, source, into, strategies=strategies, default=default, rows=rows, key=key,
                      message=message, author=author, resolutions=resolutions, allow_unrelated=allow_unrelated,
                      publish=publish, run_id=run_id)
 
-    def edit(self, dataset: str, branch: str, *, table: str | None = None, add=None,
+    def edit(self, dataset: str, branch: str, *, table: str | None = None, add: object = None,
              remove: Sequence | None = None, update: Mapping | None = None, base: str | None = None,
              message: str = "", author: str = "", run_id: str | None = None) -> CommitResult:
         """Add, remove and update rows of one table as a new commit on ``branch``.
@@ -515,9 +585,7 @@ class Store(ReadsMixin, RefsMixin):
             InvalidInput: unknown column, uncastable value, unknown key, row id out of range.
             MergeConflict: the edit conflicts with changes made on the branch since ``base``.
         """
-        from .edit import edit
-
-        return edit(self, dataset, branch, table=table, add=add, remove=remove, update=update, base=base,
+        return edits.edit(self, dataset, branch, table=table, add=add, remove=remove, update=update, base=base,
                     message=message, author=author, run_id=run_id)
 
     def revert(self, dataset: str, branch: str, commit: str, *, mainline: int | None = None, message: str = "",
@@ -528,9 +596,7 @@ class Store(ReadsMixin, RefsMixin):
             InvalidInput: a merge commit without ``mainline``, or the root commit.
             MergeConflict: later changes on the branch conflict with the inverse change.
         """
-        from .edit import revert
-
-        return revert(self, dataset, branch, commit, mainline=mainline, message=message, author=author,
+        return edits.revert(self, dataset, branch, commit, mainline=mainline, message=message, author=author,
                       run_id=run_id)
 
     def cherry_pick(self, dataset: str, branch: str, commit: str, *, mainline: int | None = None,
@@ -541,7 +607,5 @@ class Store(ReadsMixin, RefsMixin):
             InvalidInput: a merge commit without ``mainline``, or the root commit.
             MergeConflict: the change conflicts with the branch.
         """
-        from .edit import cherry_pick
-
-        return cherry_pick(self, dataset, branch, commit, mainline=mainline, message=message, author=author,
+        return edits.cherry_pick(self, dataset, branch, commit, mainline=mainline, message=message, author=author,
                            run_id=run_id)

@@ -38,7 +38,8 @@ class RevisionContext:
         default_branch: the dataset's default branch name.
         by_prefix: hex prefix -> commit id (raises if none or ambiguous).
         parents: commit id -> parent ids in order.
-        first_parent_chain: branch head -> [head, parent, grandparent, ..., root].
+        first_parent_chain: (head, limit or None) -> [head, parent, grandparent, ...], at most
+            ``limit`` long (None: down to the root).
         reflog_values: ref name -> [(time, new commit or None)] oldest first.
     """
 
@@ -46,7 +47,7 @@ class RevisionContext:
     default_branch: str
     by_prefix: Callable[[str], str]
     parents: Callable[[str], tuple[str, ...]]
-    first_parent_chain: Callable[[str], list[str]]
+    first_parent_chain: Callable[[str, int | None], list[str]]
     reflog_values: Callable[[str], list[tuple[str, str | None]]]
 
 
@@ -54,7 +55,7 @@ def _version(ctx: RevisionContext, branch: str, number: int, revision: str) -> s
     head = ctx.ref(branch)
     if head is None:
         raise RevisionNotFound(f"revision {revision!r}: branch {branch!r} does not exist", kind="branch", name=branch)
-    chain = ctx.first_parent_chain(head)
+    chain = ctx.first_parent_chain(head, None)
     if number >= len(chain):
         raise RevisionNotFound(
             f"revision {revision!r}: branch {branch!r} has versions v0..v{len(chain) - 1}", kind="version",
@@ -111,6 +112,17 @@ def _base(ctx: RevisionContext, base: str, revision: str) -> str:
                            kind="revision", name=revision)
 
 
+def ref_name(revision: str) -> str | None:
+    """The ref a revision starts from, if it starts from one (``main~2`` → ``main``,
+    ``main@{1}`` → ``main``); resolvers use it to fetch that ref with the dataset."""
+    if not isinstance(revision, str):
+        return None
+    revision = revision.strip()
+    cut = min([i for i in (revision.find("~"), revision.find("^"), revision.find("@{")) if i >= 0],
+              default=len(revision))
+    return revision[:cut] or None
+
+
 def resolve_revision(ctx: RevisionContext, revision: str) -> str:
     """Resolve a revision string to a full commit id.
 
@@ -129,11 +141,11 @@ def resolve_revision(ctx: RevisionContext, revision: str) -> str:
     for step in _SUFFIX.findall(suffix):
         count = int(step[1:]) if len(step) > 1 else 1
         if step[0] == "~":
-            for _ in range(count):
-                parents = ctx.parents(commit)
-                if not parents:
+            if count:
+                chain = ctx.first_parent_chain(commit, count + 1)
+                if len(chain) <= count:
                     raise RevisionNotFound(f"revision {revision!r} walks past the first commit", name=revision)
-                commit = parents[0]
+                commit = chain[count]
         elif count:
             parents = ctx.parents(commit)
             if len(parents) < count:

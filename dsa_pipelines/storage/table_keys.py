@@ -17,7 +17,7 @@ import pyarrow.compute as pc
 from .catalog.keys_schema import declared_keys, save_key
 from .errors import InvalidInput, KeyViolation
 from .names import validate_table_name
-from .reading import read_manifest
+from .rows import read_manifest
 
 if TYPE_CHECKING:
     from .ingest import IngestedTable
@@ -99,7 +99,8 @@ def set_table_key(store: Store, dataset: str, table: str, columns: Sequence[str]
         key = check_key_columns(columns, schema or pa.schema([pa.field(str(c), pa.null()) for c in columns]), table)
         if table in head.tables:
             check_unique(store.read_table(dataset, head.id, table, columns=list(key)).table, key, table)
-    save_key(store.engine, dataset, table, key)
+    with store.catalog.write() as conn:
+        save_key(conn, dataset, table, key)
     return key
 
 
@@ -109,11 +110,12 @@ def check_declared_keys(store: Store, dataset: str, ingested: Sequence[IngestedT
     Raises:
         InvalidInput: the upload lacks a key column; KeyViolation: a null or duplicate key.
     """
-    keys = declared_keys(store.engine, dataset)
+    with store.catalog.read() as conn:
+        keys = declared_keys(conn, dataset)
     for it in ingested:
         key = keys.get(it.info.name)
         if key is None:
             continue
         check_key_columns(key, it.info.schema, it.info.name, "the upload")
-        rows = read_manifest(store.objects, store._manifest(it.info.manifest_id), it.info.schema, list(key))
+        rows = read_manifest(store.objects, store.manifests.get(it.info.manifest_id), it.info.schema, list(key))
         check_unique(rows, key, it.info.name)

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pyarrow as pa
 
-from .commits import table_content_id
+from .commit_ids import table_content_id
 from .errors import InvalidInput
 from .hashing import KEY_COLUMNS, keys_digest, logical_schema
 from .ingest import IngestedTable, ingest_table
@@ -22,7 +22,7 @@ from .manifest import Manifest, expand_ranges
 from .manifest_match import slice_ranges
 from .models import ColumnInfo, TableInfo
 from .readers import source_from_frame
-from .reading import read_manifest
+from .rows import read_manifest
 
 if TYPE_CHECKING:
     from .diff import Side
@@ -114,14 +114,14 @@ def write_table(store: Store, ours: Side, schema: pa.Schema, edit: TableEdit) ->
         rows = pa.concat_tables([full, conform(edit.replacements, schema, ours.name),
                                  conform(edit.inserts, schema, ours.name)])
         result = rows.take(pa.array(expand_ranges(starts, counts)))
-        return ingest_table(store.objects, store.engine, source_from_frame(ours.name, result, origin=ours.name))
+        return ingest_table(store.objects, store.catalog, source_from_frame(ours.name, result, origin=ours.name))
     schema = ours.schema
     new_rows = pa.concat_tables([conform(edit.replacements, schema, ours.name), conform(edit.inserts, schema,
                                                                                         ours.name)])
     parts, stored, reused_new = [ours.manifest], 0, 0
     if new_rows.num_rows:
-        ing = ingest_table(store.objects, store.engine, source_from_frame(ours.name, new_rows, origin=ours.name))
-        parts.append(store._manifest(ing.info.manifest_id))
+        ing = ingest_table(store.objects, store.catalog, source_from_frame(ours.name, new_rows, origin=ours.name))
+        parts.append(store.manifests.get(ing.info.manifest_id))
         stored, reused_new = ing.stored_rows, ing.reused_rows
     combined = Manifest.concat(parts)
     final = slice_ranges(combined, starts, counts)

@@ -15,8 +15,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from dsa_pipelines.sampling import SampleRound, SampleSpec, draw_sample
 from dsa_pipelines.storage import Store
-from dsa_pipelines.storage.sampling import SampleRound, SampleSpec, draw_sample
 from dsa_pipelines_tests.bench.datagen import make_versions
 
 TARGET_SECONDS = 3.0
@@ -51,7 +51,8 @@ def run(n_rows: int = 1_000_000, work_dir: Path | None = None) -> list[dict]:
                 times.append(time.perf_counter() - t0)
                 drawn = sum(r.drawn for r in result.rounds)
     return [{"name": "sampling_3_round_stratified", "seconds": round(statistics.median(times), 3),
-             "target": TARGET_SECONDS, "rows": n_rows, "drawn_rows": drawn, "all_seconds": [round(t, 3) for t in times]}]
+             "target": TARGET_SECONDS, "rows": n_rows, "drawn_rows": drawn,
+             "all_seconds": [round(t, 3) for t in times]}]
 
 
 def main() -> None:

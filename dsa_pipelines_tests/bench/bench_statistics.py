@@ -23,11 +23,11 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from dsa_pipelines.quality.distribution_drift import stat_diff
+from dsa_pipelines.quality.profiling import profile_commit
+from dsa_pipelines.quality.statistics import store_statistics
+from dsa_pipelines.quality.tables import commit_statistics
 from dsa_pipelines.storage import Store
-from dsa_pipelines.storage.catalog.statistics_schema import commit_statistics
-from dsa_pipelines.storage.profiling import profile_commit
-from dsa_pipelines.storage.stat_drift import stat_diff
-from dsa_pipelines.storage.statistics import store_statistics
 from dsa_pipelines_tests.bench.datagen import make_versions
 
 REPEATS = 3
@@ -58,7 +58,7 @@ def run(n_rows: int = 1_000_000, data_dir: str | Path | None = None) -> list[dic
             v2 = store.commit("bench", paths["v2"]["parquet"], table="tx", message="v2").commit_id
 
             def forget() -> None:
-                with store.engine.begin() as conn:
+                with store.catalog.write() as conn:
                     conn.execute(sa.delete(commit_statistics))
 
             rows = [{"name": f"statistics ({n_rows:,} rows × 10 columns)",

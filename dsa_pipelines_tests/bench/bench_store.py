@@ -105,7 +105,8 @@ def run(n_rows: int = 1_000_000, repeat: int = 3, data_dir: Path | None = None) 
     plain_read = med(r["plain"] for r in reads)
     for v in ("v1", "v6"):
         secs = med(r[v] for r in reads)
-        out.append({"name": f"read {v} in full", "value": f"{secs:.2f} s ({secs / plain_read:.2f}x plain {plain_read:.2f} s)",
+        value = f"{secs:.2f} s ({secs / plain_read:.2f}x plain {plain_read:.2f} s)"
+        out.append({"name": f"read {v} in full", "value": value,
                     "target": "<= 2x plain", "ok": secs <= 2 * plain_read})
     return out
 

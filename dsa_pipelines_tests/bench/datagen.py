@@ -21,8 +21,8 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import shutil
 import os
+import shutil
 import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor

@@ -159,7 +159,7 @@ def server(tmp_path: Path) -> Iterator[Server]:
         "DSA_LANDING_INTERVAL_SECONDS": "2",
         "DSA_CATALOG_SENSOR_INTERVAL_SECONDS": "2",
     }
-    env.pop("DSA_CATALOG_URL", None)
+    env["DSA_CATALOG_URL"] = ""  # the code location's resource reads both through dg.EnvVar
     log = tmp_path / "dagster-dev.log"
     with log.open("wb") as out:
         process = subprocess.Popen(

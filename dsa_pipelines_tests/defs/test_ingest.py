@@ -12,7 +12,7 @@ import dagster as dg
 import pandas as pd
 import pytest
 
-from dsa_pipelines.defs import ingest
+from dsa_pipelines.defs import audits, commit_metadata, ingest
 from dsa_pipelines.defs.audits import DRIFT_CHECK, EXPECTATIONS_CHECK
 from dsa_pipelines.defs.resources import StoreResource
 from dsa_pipelines.storage import Store
@@ -49,7 +49,7 @@ class Harness:
             raise_on_error=False)
 
     def head(self, dataset: str = "customers", branch: str = "main") -> str:
-        return self.store.refs.get(dataset, branch).commit_id
+        return self.store.get_ref(dataset, branch).commit_id
 
     def tags(self, result: dg.ExecuteInProcessResult) -> dict[str, str]:
         return dict(self.instance.get_run_by_id(result.run_id).tags)
@@ -219,7 +219,7 @@ def test_unusable_suite_blocks_publish(harness: Harness) -> None:
 @pytest.mark.parametrize(
     ("config", "words"),
     [
-        ({"paths": ["/no/such/file.csv"]}, "file not found: /no/such/file.csv"),
+        ({"paths": ["/no/such/file.csv"]}, "/no/such/file.csv: file does not exist"),
         ({"paths": []}, "no files given"),
         ({"branch": "bad..name"}, "contains '..'"),
         ({"dataset": "bad name"}, "bad name"),
@@ -285,7 +285,10 @@ def test_checks_can_re_audit_an_existing_partition(harness: Harness) -> None:
     key = harness.tags(result)[ingest.COMMIT_TAG]
     resource = StoreResource(root=str(harness.tmp / "store"))
     reaudit = dg.define_asset_job("reaudit", selection=dg.AssetSelection.checks_for_assets("commit"))
-    defs = dg.Definitions.merge(ingest.defs, dg.Definitions(jobs=[reaudit], resources={"store": resource}))
+    defs = dg.Definitions.merge(ingest.defs, dg.Definitions(
+        assets=[commit_metadata.commit_asset, commit_metadata.commit_schema_asset],
+        asset_checks=[audits.schema_drift_check, audits.expectations_check], jobs=[reaudit],
+        resources={"store": resource}))
     run = defs.resolve_job_def("reaudit").execute_in_process(instance=harness.instance, tags={"dagster/partition": key},
                                                              raise_on_error=False)
     checks = _checks(run)

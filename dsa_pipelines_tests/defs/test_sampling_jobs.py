@@ -13,8 +13,8 @@ import pytest
 from dsa_pipelines.defs import sampling
 from dsa_pipelines.defs.partitions import partition_key
 from dsa_pipelines.defs.resources import StoreResource
+from dsa_pipelines.sampling import list_samples, sampling_runs
 from dsa_pipelines.storage import Store
-from dsa_pipelines.storage.sampling import list_samples, sampling_runs
 
 
 @pytest.fixture
@@ -119,8 +119,9 @@ def test_sample_columns_job_shows_columns(store_root: Path, instance: dg.Dagster
 
 
 def test_jobs_are_in_the_definitions() -> None:
-    from dsa_pipelines.definitions import defs  # noqa: PLC0415
+    from dsa_pipelines.definitions import load  # noqa: PLC0415
 
+    defs = load()
     job = defs.resolve_job_def("sample")
     assert job.description.startswith("Draw a multi-round sample")
     assert defs.resolve_job_def("sample_columns").name == "sample_columns"

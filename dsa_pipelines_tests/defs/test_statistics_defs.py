@@ -15,6 +15,7 @@ from dsa_pipelines.defs import statistics
 from dsa_pipelines.defs.partitions import commits_partitions, partition_key
 from dsa_pipelines.defs.resources import StoreResource
 from dsa_pipelines.defs.statistics import HEAD_ASSETS_JOB, REFRESH_JOB, statistics_refresh
+from dsa_pipelines.quality.statistics import store_statistics
 from dsa_pipelines.storage import Store
 
 pytestmark = [
@@ -84,7 +85,7 @@ def test_head_assets_materialise_statistics_profile_and_drift(store: Store, inst
     assert evaluation.check_name == "statistical_drift" and evaluation.passed  # first commit: tables added
     assert evaluation.severity == dg.AssetCheckSeverity.WARN
     # the run stored the statistics: reading them now returns what it showed, not a recomputation
-    assert store.statistics("shop", commit.commit_id)["orders"].computed_at in stats["tables"].value
+    assert store_statistics(store, "shop", commit.commit_id)["orders"].computed_at in stats["tables"].value
 
 
 def test_drift_check_warns_on_a_shifted_distribution(store: Store, instance: dg.DagsterInstance) -> None:
@@ -130,8 +131,8 @@ def test_refresh_schedule_requests_commits_without_statistics(store: Store, inst
     with dg.build_schedule_context(instance=instance, resources=resources,
                                    repository_def=bound(store).get_repository_def()) as context:
         assert [r.partition_key for r in statistics_refresh.evaluate_tick(context).run_requests] == [one.short_id]
-    store.statistics("shop", one.commit_id)
-    store.statistics("shop", two.commit_id)
+    store_statistics(store, "shop", one.commit_id)
+    store_statistics(store, "shop", two.commit_id)
     with dg.build_schedule_context(instance=instance, resources=resources,
                                    repository_def=bound(store).get_repository_def()) as context:
         data = statistics_refresh.evaluate_tick(context)
@@ -139,7 +140,7 @@ def test_refresh_schedule_requests_commits_without_statistics(store: Store, inst
 
 
 def test_the_feature_is_wired_into_the_code_location() -> None:
-    assert statistics in definitions.FEATURES
+    assert {HEAD_ASSETS_JOB, REFRESH_JOB} <= {j.name for j in definitions.load().resolve_all_job_defs()}
     loaded = dg.Definitions.merge(statistics.defs, dg.Definitions(resources={"store": StoreResource()}))
     assert {HEAD_ASSETS_JOB, REFRESH_JOB} <= {j.name for j in loaded.resolve_all_job_defs()}
     assert loaded.resolve_schedule_def("statistics_refresh").job_name == REFRESH_JOB

@@ -44,7 +44,7 @@ BAD_FILES = {
 
 
 def _snapshot(store: Store) -> tuple:
-    with store.engine.connect() as c:
+    with store.catalog.read() as c:
         n_commits = c.execute(sa.select(sa.func.count()).select_from(commits)).scalar()
         n_packs = c.execute(sa.select(sa.func.count()).select_from(packs)).scalar()
     objects = sorted(p.name for p in (store.root / "objects").rglob("*") if p.is_file())

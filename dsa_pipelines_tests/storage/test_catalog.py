@@ -9,9 +9,9 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
+import dsa_pipelines.quality.tables  # noqa: F401
+import dsa_pipelines.sampling.tables  # noqa: F401 — registers its tables on metadata
 import dsa_pipelines.storage.catalog.keys_schema  # noqa: F401
-import dsa_pipelines.storage.catalog.sampling_schema  # noqa: F401 — registers its tables on metadata
-import dsa_pipelines.storage.catalog.statistics_schema  # noqa: F401
 from dsa_pipelines.storage import Store
 from dsa_pipelines.storage.catalog import connect_catalog, metadata
 

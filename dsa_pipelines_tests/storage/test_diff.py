@@ -59,7 +59,9 @@ def pandas_keyed(a: pd.DataFrame, b: pd.DataFrame) -> dict:
 
 
 def pandas_multiset(a: pd.DataFrame, b: pd.DataFrame) -> tuple[int, int]:
-    key = lambda df: df.astype(str).agg("|".join, axis=1)
+    def key(df: pd.DataFrame) -> pd.Series:  # one canonical text per row
+        return df.astype(str).agg("|".join, axis=1)
+
     ca, cb = key(a).value_counts(), key(b).value_counts()
     both = pd.concat([ca, cb], axis=1).fillna(0)
     diff = both.iloc[:, 1] - both.iloc[:, 0]

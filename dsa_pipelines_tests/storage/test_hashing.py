@@ -25,7 +25,7 @@ from dsa_pipelines.storage.errors import InvalidInput
 
 D = decimal.Decimal
 K1, K2 = hashing.KEY_COLUMNS
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 def hashes(table: pa.Table | pa.RecordBatch) -> list[str]:

@@ -13,9 +13,10 @@ import pytest
 
 from dsa_pipelines.storage import InvalidInput, RefConflict, Store, UnrelatedHistories
 from dsa_pipelines.storage import merge as merge_module
-from dsa_pipelines.storage.commits import insert_commit, parent_map
+from dsa_pipelines.storage.catalog.commits import insert_commit, parent_map
 from dsa_pipelines.storage.merge_base import ancestors
-from dsa_pipelines.storage.refs import BRANCH
+from dsa_pipelines.storage.models import BRANCH
+from dsa_pipelines.storage.writer import new_commit
 
 Change = Callable[[pd.DataFrame], pd.DataFrame]
 
@@ -246,8 +247,8 @@ def test_unrelated_histories_need_allow_unrelated(store: Store):
     store.commit("u", base_frame(), table="t")
     store.set_table_key("u", "t", ["id"])
     other = store.commit("u", add(base_frame(), id=8, amount=8.0, note="h"), table="t", publish=False)
-    orphan = store._new_commit("u", store.get_commit("u", other.commit_id).tables, (), "x", "orphan")
-    with store.engine.begin() as conn:
+    orphan = new_commit("u", store.get_commit("u", other.commit_id).tables, (), "x", "orphan")
+    with store.catalog.write() as conn:
         insert_commit(conn, orphan)
         store.refs.add_if_new(conn, "u", "orphan", BRANCH, orphan.id, "x", "test")
     head = store.resolve("u", "main")
@@ -311,7 +312,8 @@ def test_concurrent_merges_into_one_branch(tmp_path: Path, shared_catalog_url: s
         p.join(timeout=60)
     assert not [o for o in outcomes if o[0] == "error"], outcomes
     with Store.open(root, shared_catalog_url) as store:
-        history = ancestors(parent_map(store.engine, "race"), [store.resolve("race", "main")])
+        with store.catalog.read() as conn:
+            history = ancestors(parent_map(conn, "race"), [store.resolve("race", "main")])
         for status, branch, *_ in outcomes:
             if status == "ok":
                 assert store.resolve("race", branch) in history

@@ -5,7 +5,6 @@ from __future__ import annotations
 import multiprocessing as mp
 from pathlib import Path
 
-
 from dsa_pipelines.storage import RefConflict, Store
 from dsa_pipelines_tests.storage.helpers import people
 
@@ -34,7 +33,8 @@ def test_concurrent_commits_all_land_in_history(tmp_path: Path, shared_catalog_u
     ctx = mp.get_context("spawn")
     barrier = ctx.Barrier(WRITERS)
     results = ctx.Queue()
-    procs = [ctx.Process(target=_writer, args=(root, shared_catalog_url, seed, barrier, results)) for seed in range(WRITERS)]
+    procs = [ctx.Process(target=_writer, args=(root, shared_catalog_url, seed, barrier, results))
+             for seed in range(WRITERS)]
     for p in procs:
         p.start()
     outcomes = [results.get(timeout=180) for _ in procs]

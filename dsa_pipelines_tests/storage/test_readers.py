@@ -15,8 +15,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from dsa_pipelines.storage.errors import InvalidFile, InvalidInput
-from dsa_pipelines.storage.readers import BATCH_ROWS, SourceTable, open_sources, source_from_frame
-from dsa_pipelines.storage.readers import sniff
+from dsa_pipelines.storage.readers import BATCH_ROWS, SourceTable, open_sources, sniff, source_from_frame
 
 
 def write(path: Path, text: str | bytes) -> Path:
@@ -131,7 +130,7 @@ def test_delimiter(tmp_path, name, text, expected):
 def test_csv_timezones_arrive_as_utc(tmp_path):
     source = only(write(tmp_path / "t.csv", "at\n2024-01-01 12:00:00+02\n"))
     assert source.schema.field("at").type == pa.timestamp("us", tz="UTC")
-    assert rows_of(source)[0]["at"] == dt.datetime(2024, 1, 1, 10, tzinfo=dt.timezone.utc)
+    assert rows_of(source)[0]["at"] == dt.datetime(2024, 1, 1, 10, tzinfo=dt.UTC)
 
 
 # --- CSV: bad input ---------------------------------------------------------------
@@ -273,7 +272,7 @@ def test_parquet_streams_row_groups_with_stored_types(tmp_path):
         "amount": pa.array(range(n)).cast(pa.decimal128(21, 2)),
         "t": pa.array([dt.time(12, 30)] * n, pa.time64("us")),
         "blob": pa.array([b"\x00\x01"] * n, pa.binary()),
-        "at": pa.array([dt.datetime(2024, 1, 1, tzinfo=dt.timezone.utc)] * n, pa.timestamp("ms", tz="UTC")),
+        "at": pa.array([dt.datetime(2024, 1, 1, tzinfo=dt.UTC)] * n, pa.timestamp("ms", tz="UTC")),
     })
     pq.write_table(table, tmp_path / "p.parquet", row_group_size=100_000)
     source = only(tmp_path / "p.parquet")

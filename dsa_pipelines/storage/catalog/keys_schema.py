@@ -24,25 +24,22 @@ table_keys = sa.Table(
 )
 
 
-def declared_key(engine: sa.Engine, dataset: str, table: str) -> tuple[str, ...] | None:
+def declared_key(conn: sa.Connection, dataset: str, table: str) -> tuple[str, ...] | None:
     """The key declared on a dataset's table, or None."""
-    with engine.connect() as conn:
-        row = conn.execute(sa.select(table_keys.c.columns).where(
-            table_keys.c.dataset == dataset, table_keys.c.table_name == table)).first()
+    row = conn.execute(sa.select(table_keys.c.columns).where(
+        table_keys.c.dataset == dataset, table_keys.c.table_name == table)).first()
     return tuple(json.loads(row.columns)) if row else None
 
 
-def declared_keys(engine: sa.Engine, dataset: str) -> dict[str, tuple[str, ...]]:
+def declared_keys(conn: sa.Connection, dataset: str) -> dict[str, tuple[str, ...]]:
     """Every key declared on a dataset's tables, by table name."""
-    with engine.connect() as conn:
-        rows = conn.execute(sa.select(table_keys).where(table_keys.c.dataset == dataset)).all()
+    rows = conn.execute(sa.select(table_keys).where(table_keys.c.dataset == dataset)).all()
     return {r.table_name: tuple(json.loads(r.columns)) for r in rows}
 
 
-def save_key(engine: sa.Engine, dataset: str, table: str, key: Sequence[str] | None) -> None:
-    """Declare (or with None drop) a table's key, in one transaction."""
-    with engine.begin() as conn:
-        conn.execute(table_keys.delete().where(table_keys.c.dataset == dataset, table_keys.c.table_name == table))
-        if key is not None:
-            conn.execute(table_keys.insert().values(dataset=dataset, table_name=table, columns=json.dumps(list(key)),
-                                                    updated_at=utc_now()))
+def save_key(conn: sa.Connection, dataset: str, table: str, key: Sequence[str] | None) -> None:
+    """Declare (or with None drop) a table's key, in the caller's write transaction."""
+    conn.execute(table_keys.delete().where(table_keys.c.dataset == dataset, table_keys.c.table_name == table))
+    if key is not None:
+        conn.execute(table_keys.insert().values(dataset=dataset, table_name=table, columns=json.dumps(list(key)),
+                                                updated_at=utc_now()))

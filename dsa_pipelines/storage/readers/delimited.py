@@ -39,8 +39,8 @@ import pyarrow as pa
 
 from .. import engine
 from ..errors import InvalidFile
-from .source import BATCH_ROWS, SourceTable, check_column_names, conform_batch, invalid_file, plain_schema
 from .sniff import find_invalid_utf8
+from .source import BATCH_ROWS, SourceTable, check_column_names, conform_batch, invalid_file, plain_schema
 
 _CANDIDATES = {"csv": ",;\t|", "txt": "\t,;|"}
 _QUOTED = re.compile(r'"(?:[^"]|"")*"')

@@ -14,12 +14,10 @@ from dataclasses import dataclass
 import pyarrow as pa
 
 from ..errors import InvalidFile, InvalidInput
+from ..names import RESERVED_PREFIX
 
 BATCH_ROWS = 131_072
 """Rows per record batch (a multiple of DuckDB's 2,048-row vector)."""
-
-RESERVED_PREFIX = "__dsa_"
-"""Column names starting with this are reserved for the store's own columns."""
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,99 @@
+"""The one reader of the environment: every setting the README lists, as a frozen value.
+
+Nothing else in the package reads ``os.environ``. :func:`current` reads the variables
+each time it is called (a handful of dictionary look-ups), so a process always sees its
+own environment, and a test that sets a variable sees it too; code that must hold one
+configuration passes a :class:`Settings` around instead.
+
+=====================================  ==================================================
+``DSA_STORE_ROOT``                     object store root (default ``data/store``)
+``DSA_CATALOG_URL``                    catalog SQLAlchemy URL (default SQLite in the root)
+``DSA_LANDING_DIR``                    landing folder (default ``data/landing``)
+``DSA_LANDING_INTERVAL_SECONDS``       landing sensor interval (default 10)
+``DSA_CATALOG_SENSOR_INTERVAL_SECONDS``  catalog sensors' interval (default 30)
+``DSA_DUCKDB_MEMORY_LIMIT``            memory cap of every DuckDB connection (default 512MB)
+``DSA_EXPECTATIONS_DIR``               Great Expectations suites (default ``data/expectations``)
+``DSA_EXPECTATIONS_MAX_ROWS``          rows validated per table (default 1,000,000)
+``DAGSTER_HOME``                       the Dagster instance folder (``make`` sets ``data/dagster``)
+=====================================  ==================================================
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from dsa_pipelines.storage.errors import InvalidInput
+
+DEFAULT_STORE_ROOT = "data/store"
+_SIZE = re.compile(r"^\s*\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)\s*$", re.IGNORECASE)
+
+
+def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 1) -> int:
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError as e:
+        raise InvalidInput(f"{name} must be a whole number, not {raw!r}", setting=name) from e
+    if value < minimum:
+        raise InvalidInput(f"{name} must be at least {minimum}, not {value}", setting=name)
+    return value
+
+
+def _size(env: Mapping[str, str], name: str, default: str) -> str:
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return default
+    if not _SIZE.match(raw):
+        raise InvalidInput(f"{name} must be a size such as 512MB or 2GB, not {raw!r}", setting=name)
+    return raw.replace(" ", "")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The deployment's configuration (see the module docstring for the variables)."""
+
+    store_root: Path
+    catalog_url: str | None
+    landing_dir: Path
+    landing_interval_seconds: int
+    catalog_sensor_interval_seconds: int
+    duckdb_memory_limit: str
+    expectations_dir: Path
+    expectations_max_rows: int
+    dagster_home: Path | None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Read the settings from an environment mapping (default: this process's).
+
+        Raises:
+            InvalidInput: a variable holds a value that cannot be used (it is named).
+        """
+        env = os.environ if env is None else env
+        return cls(
+            store_root=Path(env.get("DSA_STORE_ROOT") or DEFAULT_STORE_ROOT),
+            catalog_url=env.get("DSA_CATALOG_URL") or None,
+            landing_dir=Path(env.get("DSA_LANDING_DIR") or "data/landing"),
+            landing_interval_seconds=_int(env, "DSA_LANDING_INTERVAL_SECONDS", 10),
+            catalog_sensor_interval_seconds=_int(env, "DSA_CATALOG_SENSOR_INTERVAL_SECONDS", 30),
+            duckdb_memory_limit=_size(env, "DSA_DUCKDB_MEMORY_LIMIT", "512MB"),
+            expectations_dir=Path(env.get("DSA_EXPECTATIONS_DIR") or "data/expectations"),
+            expectations_max_rows=_int(env, "DSA_EXPECTATIONS_MAX_ROWS", 1_000_000),
+            dagster_home=Path(env["DAGSTER_HOME"]) if env.get("DAGSTER_HOME") else None,
+        )
+
+
+def current() -> Settings:
+    """The settings of this process's environment, read now."""
+    return Settings.from_env()
+
+
+def quiet_profiling_library() -> None:
+    """Tell ydata-profiling not to call home (it reads ``YDATA_PROFILING_NO_ANALYTICS``)."""
+    os.environ.setdefault("YDATA_PROFILING_NO_ANALYTICS", "1")

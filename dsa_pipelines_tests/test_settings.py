@@ -1,0 +1,36 @@
+"""Settings: every variable, defaults, and a clear error naming a bad one."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from dsa_pipelines.settings import Settings
+from dsa_pipelines.storage import InvalidInput
+
+
+def test_defaults() -> None:
+    s = Settings.from_env({})
+    assert s.store_root == Path("data/store") and s.catalog_url is None
+    assert (s.landing_interval_seconds, s.catalog_sensor_interval_seconds) == (10, 30)
+    assert (s.duckdb_memory_limit, s.expectations_max_rows, s.dagster_home) == ("512MB", 1_000_000, None)
+
+
+def test_every_variable_is_read() -> None:
+    s = Settings.from_env({
+        "DSA_STORE_ROOT": "/s", "DSA_CATALOG_URL": "sqlite://", "DSA_LANDING_DIR": "/l",
+        "DSA_LANDING_INTERVAL_SECONDS": "3", "DSA_CATALOG_SENSOR_INTERVAL_SECONDS": "4",
+        "DSA_DUCKDB_MEMORY_LIMIT": "2GB", "DSA_EXPECTATIONS_DIR": "/e", "DSA_EXPECTATIONS_MAX_ROWS": "5",
+        "DAGSTER_HOME": "/d"})
+    assert s == Settings(Path("/s"), "sqlite://", Path("/l"), 3, 4, "2GB", Path("/e"), 5, Path("/d"))
+
+
+@pytest.mark.parametrize(("name", "value", "message"), [
+    ("DSA_EXPECTATIONS_MAX_ROWS", "lots", "a whole number"),
+    ("DSA_LANDING_INTERVAL_SECONDS", "0", "at least 1"),
+    ("DSA_DUCKDB_MEMORY_LIMIT", "512MB'; COPY", "a size such as"),
+])
+def test_a_bad_value_names_the_variable(name: str, value: str, message: str) -> None:
+    with pytest.raises(InvalidInput, match=f"{name} must be {message}"):
+        Settings.from_env({name: value})
