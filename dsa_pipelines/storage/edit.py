@@ -166,7 +166,7 @@ def _check_keys_after(store: Store, side: Side, key: tuple[str, ...], cut: np.nd
 
 def _apply(store: Store, dataset: str, branch: str, base: Commit, theirs: Mapping[str, TableInfo], *,
            key: Sequence[str] | None, message: str, author: str, what: str,
-           run_id: str | None = None) -> CommitResult:
+           run_id: str | None = None, keys_checked: bool = False) -> CommitResult:
     """Commit ``theirs`` (a change made against ``base``) onto the branch head, three-way when it moved."""
     for attempt in range(1, MAX_MERGE_ATTEMPTS + 1):
         head = store.get_commit(dataset, store.branch(dataset, branch).commit_id)
@@ -178,7 +178,7 @@ def _apply(store: Store, dataset: str, branch: str, base: Commit, theirs: Mappin
                                 f"{first['column']})", dataset=dataset, conflicts=conflicts)
         try:
             return commit_outcomes(store, dataset, branch, head.id, head.tables, outcomes, message=message,
-                                   author=author, run_id=run_id)
+                                   author=author, run_id=run_id, check_keys=not (keys_checked and head.id == base.id))
         except RefConflict:
             if attempt == MAX_MERGE_ATTEMPTS:
                 raise
@@ -206,7 +206,7 @@ def edit(store: Store, dataset: str, branch: str, *, table: str | None = None, a
     return _apply(store, dataset, branch, base_c, theirs, key=None,
                   message=message or f"Edit {info.name}: {change.inserts.num_rows} added, {len(change.remove)} "
                                      f"removed, {len(change.replace_rows)} updated", author=author, what="the edit",
-                  run_id=run_id)
+                  run_id=run_id, keys_checked=True)
 
 
 def _parent(commit: Commit, mainline: int | None, what: str) -> str:

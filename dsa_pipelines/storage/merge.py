@@ -203,8 +203,11 @@ def merge_trees(store: Store, dataset: str, base: Mapping[str, TableInfo], ours:
 def commit_outcomes(store: Store, dataset: str, branch: str, head: str, ours: Mapping[str, TableInfo],
                     outcomes: Mapping[str, TableOutcome], *, message: str, author: str, publish: bool = True,
                     extra_parents: tuple[str, ...] = (), meta: Mapping | None = None,
-                    run_id: str | None = None) -> CommitResult:
-    """Write the merged tables and commit them onto ``head`` (RefConflict if the branch moved)."""
+                    run_id: str | None = None, check_keys: bool = True) -> CommitResult:
+    """Write the merged tables and commit them onto ``head`` (RefConflict if the branch moved).
+
+    ``check_keys=False`` skips the declared-key check for tables the caller checked already.
+    """
     ingested, removed = [], []
     for name, outcome in outcomes.items():
         table = outcome.written(store)
@@ -213,7 +216,8 @@ def commit_outcomes(store: Store, dataset: str, branch: str, head: str, ours: Ma
                 removed.append(name)
         elif name not in ours or ours[name].content_id != table.info.content_id:
             ingested.append(table)
-    check_declared_keys(store, dataset, ingested)
+    if check_keys:
+        check_declared_keys(store, dataset, ingested)
     return writer.commit_upload(
         store, dataset, branch, writer.Upload(tuple(ingested), False, tuple(removed), tuple(extra_parents)),
         writer.Authorship(author, message, run_id, meta), publish=publish, expected_head=head)
