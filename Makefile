@@ -8,7 +8,7 @@ export DAGSTER_HOME ?= $(CURDIR)/data/dagster
 export DSA_STORE_ROOT ?= $(CURDIR)/data/store
 export DSA_CATALOG_URL ?=
 
-.PHONY: install run test lint dev bench clean
+.PHONY: install run test lint dev bench stress clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,9 @@ dev: install $(DAGSTER_HOME)/dagster.yaml
 
 bench: install
 	$(BIN)/python -m dsa_pipelines_tests.bench $(BENCH_ARGS)
+
+stress: install  # GC under fire at a larger setting: 4 writers x 30 rounds, 100 kill -9 trials
+	DSA_GC_STRESS=1 $(BIN)/python -m pytest dsa_pipelines_tests/storage/test_gc_concurrency.py
 
 clean:
 	rm -rf data/store data/dagster data/landing data/bench

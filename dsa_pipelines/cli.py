@@ -17,14 +17,20 @@ Examples::
     dsa merge customers cleanup main --strategy amount=theirs
     dsa edit customers main changes.csv
     dsa revert customers main 1a2b3c4d
+    dsa gc --dry-run --grace 1h
+    dsa fsck --deep
+    dsa delete-dataset customers --reason "duplicate of clients"
+    dsa restore-dataset customers
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 from collections.abc import Sequence
+from datetime import timedelta
 
 from dsa_pipelines import cli_changes
 from dsa_pipelines.storage import DsaError, Store
@@ -103,6 +109,49 @@ def _export(store: Store, args: argparse.Namespace) -> None:
     print(f"wrote {path}")
 
 
+_DURATION = re.compile(r"^(\d+(?:\.\d+)?)([smhdw])$")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+def duration(text: str) -> timedelta:
+    """Parse ``90s``, ``15m``, ``1h``, ``30d``, ``2w`` (argparse type)."""
+    match = _DURATION.match(text.strip())
+    if not match:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a duration like 90s, 15m, 1h, 30d or 2w")
+    return timedelta(**{_UNITS[match.group(2)]: float(match.group(1))})
+
+
+def _gc(store: Store, args: argparse.Namespace) -> None:
+    r = store.gc(dry_run=args.dry_run, grace=args.grace, reflog_retention=args.retention)
+    verb = "would remove" if r.dry_run else "removed"
+    print(f"{verb} {r.commits_removed} commits, {r.manifests_removed} manifests, {r.packs_removed} packs, "
+          f"{r.other_removed} other files: {r.bytes_freed} bytes")
+    print(f"kept {r.commits_kept} commits, {r.manifests_kept} manifests, {r.packs_kept} packs; "
+          f"{'would compact' if r.dry_run else 'compacted'} {r.packs_compacted} packs")
+    if r.datasets_purged:
+        print(f"purged datasets: {', '.join(r.datasets_purged)}")
+    print("seconds: " + ", ".join(f"{k} {v:.3f}" for k, v in r.seconds.items()))
+
+
+def _fsck(store: Store, args: argparse.Namespace) -> int:
+    report = store.fsck(deep=args.deep)
+    for p in report.problems:
+        print(f"{p.kind}\t{p.message}")
+    print(", ".join(f"{k} {v}" for k, v in sorted(report.counts.items())))
+    print("ok" if report.ok else f"{len(report.problems)} problem(s)")
+    return 0 if report.ok else 1
+
+
+def _delete_dataset(store: Store, args: argparse.Namespace) -> None:
+    store.delete_dataset(args.dataset, actor=args.author, reason=args.reason)
+    print(f"deleted dataset {args.dataset} (restore with: dsa restore-dataset {args.dataset})")
+
+
+def _restore_dataset(store: Store, args: argparse.Namespace) -> None:
+    store.restore_dataset(args.dataset, actor=args.author)
+    print(f"restored dataset {args.dataset}")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``dsa`` argument parser."""
     parser = argparse.ArgumentParser(prog="dsa", description="Row-level versioning of tabular datasets.")
@@ -160,6 +209,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("revision")
     p.add_argument("path")
     p.add_argument("-t", "--table")
+    p = cmd("gc", _gc, "remove unreachable commits and objects, compact sparse packs")
+    p.add_argument("--dry-run", action="store_true", help="only report what would be removed")
+    p.add_argument("--grace", type=duration, default=timedelta(hours=1), help="keep anything younger (default 1h)")
+    p.add_argument("--retention", type=duration, default=timedelta(days=30),
+                   help="keep reflog entries and deleted datasets younger than this (default 30d)")
+    p = cmd("fsck", _fsck, "check the store's integrity (exit 1 on problems)")
+    p.add_argument("--deep", action="store_true", help="also recompute row hashes and content ids")
+    p = cmd("delete-dataset", _delete_dataset, "soft-delete a dataset (restorable until purged)")
+    p.add_argument("dataset")
+    p.add_argument("--reason", required=True)
+    p = cmd("restore-dataset", _restore_dataset, "undo a dataset's soft delete")
+    p.add_argument("dataset")
     cli_changes.add_arguments(cmd)  # diff, merge, edit, revert, cherry-pick
     return parser
 

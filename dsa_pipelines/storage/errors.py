@@ -77,6 +77,21 @@ class CorruptObject(DsaError):
     """A stored object is missing or does not match its content hash."""
 
 
+class DatasetDeleted(DatasetNotFound):
+    """The dataset is soft-deleted: reads and writes are refused until it is restored (fields: name, deleted_by)."""
+
+
+class ObjectCollected(DsaError):
+    """A commit or object a writer refers to was collected by GC meanwhile (fields: kind, object_id).
+
+    Retryable: ingest again (the rows are stored anew) and retry the commit.
+    """
+
+
+class GcBusy(DsaError):
+    """Another garbage collection holds the GC lock and did not finish in time (fields: holder)."""
+
+
 class KeyViolation(InvalidInput):
     """A table key that is not a key: a null or duplicated key value (fields: table, key, value, rows)."""
 

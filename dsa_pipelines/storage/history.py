@@ -8,6 +8,8 @@ statements (the dataset with its ``main`` ref, then a recursive first-parent wal
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
+
 import sqlalchemy as sa
 
 from .catalog import Catalog
@@ -15,7 +17,7 @@ from .catalog import commits as commit_rows
 from .catalog import datasets as dataset_rows
 from .catalog.refs import RefStore
 from .errors import RevisionNotFound
-from .models import Commit, Dataset, LogEntry
+from .models import Commit, Dataset, LogEntry, TableInfo
 from .revisions import RevisionContext, ref_name, resolve_revision
 
 
@@ -74,14 +76,46 @@ def load_commit(catalog: Catalog, refs: RefStore, dataset: str, revision: str | 
         return _commit(conn, dataset, _Resolver(conn, refs, dataset, revision).resolve(revision))
 
 
+class LazyTables(Mapping[str, TableInfo]):
+    """A commit's tables, read from the catalog the first time they are looked at.
+
+    Commits never change, so reading later gives exactly what reading now would; a log
+    of 10,000 commits that prints one line each never loads 10,000 table lists.
+    """
+
+    def __init__(self, catalog: Catalog, commit_id: str) -> None:
+        self._catalog, self._commit_id = catalog, commit_id
+        self._tables: dict[str, TableInfo] | None = None
+
+    def _load(self) -> dict[str, TableInfo]:
+        if self._tables is None:
+            with self._catalog.read() as conn:
+                self._tables = commit_rows.load_tables(conn, self._commit_id)
+        return self._tables
+
+    def __getitem__(self, name: str) -> TableInfo:
+        return self._load()[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._load())
+
+    def __len__(self) -> int:
+        return len(self._load())
+
+    def __repr__(self) -> str:
+        return repr(self._tables) if self._tables is not None else f"<tables of {self._commit_id[:12]}, not loaded>"
+
+
 def log(catalog: Catalog, refs: RefStore, dataset: str, revision: str | None, limit: int | None) -> list[LogEntry]:
-    """First-parent history from a revision back to the root, newest first, with version numbers."""
+    """First-parent history from a revision back to the root, newest first, with version numbers.
+
+    Four statements whatever the history's length; each commit's tables load on first use.
+    """
     with catalog.read() as conn:
         head = _Resolver(conn, refs, dataset, revision).resolve(revision)
-        chain = commit_rows.first_parent_chain(conn, head)
-        shown = chain[:limit] if limit else chain
-        found = commit_rows.load_commits(conn, shown)
-    return [LogEntry(len(chain) - 1 - i, found[cid]) for i, cid in enumerate(shown)]
+        shown, length = commit_rows.load_history(conn, head, limit or None,
+                                                 lambda cid: LazyTables(catalog, cid))
+    return [LogEntry(length - 1 - i, commit) for i, commit in enumerate(shown)]
 
 
 def find_commit(catalog: Catalog, prefix: str) -> Commit:

@@ -28,6 +28,7 @@ from .catalog import Catalog
 from .catalog.packs import packs_for_schema, record_pack
 from .commit_ids import table_content_id
 from .engine import connect as duckdb_connect
+from .errors import CorruptObject
 from .hashing import key_bytes
 from .manifest import Manifest, run_lengths
 from .models import ColumnInfo, TableInfo
@@ -76,7 +77,12 @@ class _KeyIndex:
         self.con = con
         parts = []
         for i, pid in enumerate(pack_ids):
-            keys = pq.read_table(objects.path("packs", pid), columns=[K1, K2])
+            try:
+                keys = pq.read_table(objects.path("packs", pid), columns=[K1, K2])
+            except FileNotFoundError:  # collected by GC since it was listed: its rows are stored anew
+                continue
+            except (OSError, pa.ArrowException) as e:
+                raise CorruptObject(f"row pack {pid} cannot be read: {e}", object_id=pid) from e
             n = keys.num_rows
             parts.append(keys.append_column("pack", pa.array(np.full(n, i, np.int32)))
                          .append_column("pos", pa.array(np.arange(n, dtype=np.int64))))
@@ -141,7 +147,7 @@ class _PackWriter:
 
     def add(self, path, rows: pa.Table) -> None:  # noqa: ANN001
         if self.writer is None:
-            self.writer = pq.ParquetWriter(path, rows.schema, compression="zstd")
+            self.writer = pq.ParquetWriter(path, rows.schema, compression="zstd", write_page_checksum=True)
         self.pending.append(rows)
         self.pending_rows += rows.num_rows
         if self.pending_rows >= PACK_ROW_GROUP:
@@ -224,11 +230,11 @@ def ingest_table(objects: ObjectStore, catalog: Catalog, source: SourceTable) ->
             con.close()
         pack_ids = list(existing)
         if stored:
+            size = tmp.stat().st_size  # (GC may delete an identical old pack between put and stat)
             new_id = objects.put_file("packs", tmp)
             pack_ids.append(new_id)
             with catalog.write() as conn:
-                record_pack(conn, new_id, hashing.schema_id(logical), stored,
-                            objects.path("packs", new_id).stat().st_size)
+                record_pack(conn, new_id, hashing.schema_id(logical), stored, size)
     if ranges:
         manifest = Manifest(
             tuple(pack_ids),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -90,7 +91,7 @@ class Commit:
     created_at: str
     tree_id: str
     row_count: int
-    tables: dict[str, TableInfo] = field(hash=False, compare=False)
+    tables: Mapping[str, TableInfo] = field(hash=False, compare=False)
     run_id: str | None = None
     meta: dict = field(default_factory=dict, hash=False, compare=False)
 

@@ -14,12 +14,26 @@ import tempfile
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import CorruptObject
 
 KINDS = ("packs", "manifests", "reports")
 _CHUNK = 1 << 20
+_ID_LENGTH = 64
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    """One object file as found on disk (for garbage collection and fsck)."""
+
+    kind: str
+    object_id: str
+    suffix: str
+    path: Path
+    size: int
+    mtime: float
 
 
 def _sha256_file(path: Path) -> str:
@@ -82,8 +96,10 @@ class ObjectStore:
         object_id = _sha256_file(tmp_file)
         target = self.path(kind, object_id, suffix)
         if target.exists():
-            tmp_file.unlink()
-            return object_id
+            self.touch(kind, object_id, suffix)  # freshen, as git does: a re-written object is young again
+            if target.exists():  # (GC may have deleted it meanwhile: then ours goes into place)
+                tmp_file.unlink()
+                return object_id
         target.parent.mkdir(parents=True, exist_ok=True)
         os.replace(tmp_file, target)
         _fsync_dir(target.parent)
@@ -112,3 +128,51 @@ class ObjectStore:
     def delete(self, kind: str, object_id: str, suffix: str = ".parquet") -> None:
         """Remove an object (garbage collection only)."""
         self.path(kind, object_id, suffix).unlink(missing_ok=True)
+
+    def touch(self, kind: str, object_id: str, suffix: str = ".parquet") -> None:
+        """Set an object's mtime to now (its grace period starts again); a missing object is ignored."""
+        try:
+            os.utime(self.path(kind, object_id, suffix))
+        except FileNotFoundError:
+            pass
+
+    def read_verified(self, kind: str, object_id: str, suffix: str = ".parquet") -> bytes:
+        """Read a whole object and check that its bytes hash to its id.
+
+        Raises:
+            CorruptObject: the object is missing or its content does not match its name.
+        """
+        data = self.read_bytes(kind, object_id, suffix)
+        if hashlib.sha256(data).hexdigest() != object_id:
+            raise CorruptObject(f"object {kind}/{object_id} is corrupt: its content does not hash to its name",
+                                object_id=object_id, kind=kind)
+        return data
+
+    def iter_objects(self, kind: str) -> Iterator[StoredObject]:
+        """Every object file of a kind (ids parsed from the path; other files are skipped)."""
+        base = self.objects / kind
+        if not base.is_dir():
+            return
+        for sub in os.scandir(base):
+            if not (sub.is_dir() and len(sub.name) == 2):
+                continue
+            for entry in os.scandir(sub.path):
+                name = entry.name
+                object_id = sub.name + name[: _ID_LENGTH - 2]
+                if len(object_id) != _ID_LENGTH or not entry.is_file():
+                    continue
+                try:
+                    st = entry.stat()
+                except FileNotFoundError:  # deleted meanwhile (another GC, a purge)
+                    continue
+                yield StoredObject(kind, object_id, name[_ID_LENGTH - 2:], Path(entry.path), st.st_size, st.st_mtime)
+
+    def iter_temp_files(self) -> Iterator[tuple[Path, float, int]]:
+        """Files in the temporary folder: (path, mtime, size)."""
+        for entry in os.scandir(self.tmp):
+            try:
+                st = entry.stat()
+            except FileNotFoundError:
+                continue
+            if entry.is_file():
+                yield Path(entry.path), st.st_mtime, st.st_size

@@ -15,8 +15,11 @@ methods below; those marked *extension point* exist for them: their own catalog 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Mapping, Sequence
+import random
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
@@ -32,7 +35,8 @@ from .catalog import Catalog, feeds, keys_schema
 from .catalog import datasets as dataset_rows
 from .catalog.refs import RefStore
 from .diff_models import Diff
-from .errors import AlreadyExists, InvalidInput, RevisionNotFound
+from .errors import AlreadyExists, InvalidInput, ObjectCollected, RevisionNotFound
+from .gc_models import FsckReport, GcReport
 from .ingest import ingest_table
 from .manifest import Manifest
 from .models import BRANCH, TAG, Commit, CommitResult, Dataset, LogEntry, Ref, ReflogEntry, TableInfo, TablePage
@@ -45,6 +49,7 @@ from .table_keys import check_declared_keys
 
 Source = str | os.PathLike | pa.Table | object  # object: a pandas DataFrame
 REPORTS = "reports"
+MAX_COLLECTED_RETRIES = 3
 
 
 class Store:
@@ -323,16 +328,25 @@ class Store:
             self.branch(dataset, branch)
         opened = self._sources(sources, table, sheets) if sources is not None else []
         writer.check_upload_names([s.name for s in opened], remove_tables)
-        upload = writer.Upload(tuple(ingest_table(self.objects, self.catalog, s) for s in opened), replace,
-                               tuple(remove_tables))
-        check_declared_keys(self, dataset, upload.tables)
         who = writer.Authorship(author, message, run_id, meta, force, force_reason)
-        if ds is None:
+        for attempt in range(1, MAX_COLLECTED_RETRIES + 1):
+            upload = writer.Upload(tuple(ingest_table(self.objects, self.catalog, s) for s in opened), replace,
+                                   tuple(remove_tables))
+            check_declared_keys(self, dataset, upload.tables)
             try:
-                return writer.create_with_commit(self, dataset, create, upload, who, publish=publish)
-            except AlreadyExists:
-                pass  # another writer created it meanwhile: commit onto it like any upload
-        return writer.commit_upload(self, dataset, branch, upload, who, publish=publish, retry_seconds=retry_seconds)
+                if ds is None:
+                    try:
+                        return writer.create_with_commit(self, dataset, create, upload, who, publish=publish)
+                    except AlreadyExists:
+                        ds = self.get_dataset(dataset)  # another writer created it meanwhile: commit onto it
+                return writer.commit_upload(self, dataset, branch, upload, who, publish=publish,
+                                            retry_seconds=retry_seconds)
+            except ObjectCollected:  # GC condemned a pack or manifest this upload reused: store those anew
+                if attempt == MAX_COLLECTED_RETRIES:
+                    raise
+                time.sleep(random.uniform(0.05, 0.2) * attempt)
+                opened = self._sources(sources, table, sheets) if sources is not None else []
+        raise AssertionError("unreachable")
 
     def publish(self, dataset: str, branch: str, commit_id: str, *, expected: str | None = None,
                 actor: str = "", reason: str = "publish", force: bool = False) -> Ref:
@@ -498,6 +512,70 @@ class Store:
     def has_report(self, object_id: str, suffix: str = ".parquet") -> bool:
         """*Extension point*: whether a report is stored."""
         return self.objects.exists(REPORTS, object_id, suffix)
+
+    # ------------------------- garbage collection, integrity, lifecycle (gc.py, fsck.py, lifecycle.py)
+    def gc(self, *, dry_run: bool = False, grace: timedelta = timedelta(hours=1),
+           reflog_retention: timedelta = timedelta(days=30),
+           progress: Callable[[str], None] | None = None) -> GcReport:
+        """Remove what no ref, recent reflog entry, young commit or sample record can reach; compact packs.
+
+        Safe while others read, write and collect (see :mod:`.gc` and ``docs/gc.md``).
+
+        Args:
+            dry_run: Only report what would be removed.
+            grace: Nothing younger than this is removed (in-flight uploads survive).
+            reflog_retention: Reflog entries and soft-deleted datasets younger than this are kept.
+            progress: Told about each phase (e.g. a logger's ``info``).
+
+        Returns:
+            A GcReport.
+        """
+        from .gc import collect  # noqa: PLC0415 — gc imports lifecycle/compaction, loaded on use
+
+        return collect(self, dry_run=dry_run, grace=grace, reflog_retention=reflog_retention, progress=progress)
+
+    def fsck(self, *, deep: bool = False) -> FsckReport:
+        """Check every ref, commit, manifest, range and object; ``deep`` also recomputes row hashes and
+        content ids (see :mod:`.fsck`).
+
+        Returns:
+            FsckReport(ok, problems, counts).
+        """
+        from .fsck import fsck  # noqa: PLC0415
+
+        return fsck(self, deep=deep)
+
+    def delete_dataset(self, name: str, *, actor: str, reason: str) -> None:
+        """Soft-delete a dataset: hidden, reads and writes refused, recorded with who and why.
+
+        Raises:
+            DatasetNotFound, DatasetDeleted (already deleted), InvalidInput (no reason).
+        """
+        from .lifecycle import delete_dataset  # noqa: PLC0415
+
+        delete_dataset(self.catalog, name, actor=actor, reason=reason)
+
+    def restore_dataset(self, name: str, *, actor: str = "") -> Dataset:
+        """Undo a soft delete (until the dataset is purged).
+
+        Raises:
+            DatasetNotFound (never existed or purged), InvalidInput (not deleted).
+        """
+        from .lifecycle import restore_dataset  # noqa: PLC0415
+
+        restore_dataset(self.catalog, name, actor=actor)
+        return self.get_dataset(name)
+
+    def purge_dataset(self, name: str, *, actor: str = "", reason: str = "purge") -> None:
+        """Remove a soft-deleted dataset for good (its objects become garbage for the next gc; rows
+        shared with other datasets stay).
+
+        Raises:
+            DatasetNotFound, InvalidInput (not soft-deleted first).
+        """
+        from .lifecycle import purge_catalog  # noqa: PLC0415
+
+        purge_catalog(self.catalog, name, actor=actor, reason=reason)
 
     # ------------------------------------ diff, merge, edits (storage/commit_diff.py, merge.py, edit.py)
     def set_table_key(self, dataset: str, table: str, columns: Sequence[str] | None) -> tuple[str, ...] | None:

@@ -37,10 +37,10 @@ class ManifestCache:
         """The manifest, read and parsed on first use.
 
         Raises:
-            CorruptObject: it is missing or cannot be parsed.
+            CorruptObject: it is missing, does not hash to its id, or cannot be parsed.
         """
         if manifest_id not in self._cache:
-            self._cache[manifest_id] = Manifest.from_bytes(self.objects.read_bytes("manifests", manifest_id),
+            self._cache[manifest_id] = Manifest.from_bytes(self.objects.read_verified("manifests", manifest_id),
                                                            manifest_id)
         return self._cache[manifest_id]
 
@@ -64,8 +64,8 @@ def _read_pack_ranges(path: str, starts: np.ndarray, counts: np.ndarray,
         The rows read, and for each range the index of its first row in that table.
     """
     try:
-        pf = pq.ParquetFile(path)
-    except (OSError, pa.ArrowInvalid) as e:
+        pf = pq.ParquetFile(path, page_checksum_verification=True)
+    except (OSError, pa.ArrowException) as e:
         raise CorruptObject(f"row pack {path} cannot be read: {e}", path=path) from e
     meta = pf.metadata
     n_groups = meta.num_row_groups
@@ -78,9 +78,12 @@ def _read_pack_ranges(path: str, starts: np.ndarray, counts: np.ndarray,
     np.add.at(marks, g_first, 1)
     np.add.at(marks, g_last + 1, -1)
     wanted = np.flatnonzero(np.cumsum(marks[:-1]) > 0)
-    if len(wanted) == n_groups:
-        return pf.read(columns=columns), starts
-    table = pf.read_row_groups(wanted.tolist(), columns=columns)
+    try:
+        if len(wanted) == n_groups:
+            return pf.read(columns=columns), starts
+        table = pf.read_row_groups(wanted.tolist(), columns=columns)
+    except (OSError, pa.ArrowException) as e:  # a flipped byte: checksum, decompression or decoding error
+        raise CorruptObject(f"row pack {path} is corrupt: {e}", path=path) from e
     read_offset = np.zeros(n_groups, dtype=np.int64)
     read_offset[wanted] = np.cumsum(sizes[wanted]) - sizes[wanted]
     return table, starts - firsts[g_first] + read_offset[g_first]

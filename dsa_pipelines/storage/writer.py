@@ -25,7 +25,7 @@ import numpy as np
 from .catalog import datasets as dataset_rows
 from .catalog.commits import insert_commit
 from .commit_ids import commit_id, table_content_id, tree_id
-from .errors import InvalidInput, RefConflict, SchemaDriftRejected, TableNotFound
+from .errors import InvalidInput, ObjectCollected, RefConflict, SchemaDriftRejected, TableNotFound
 from .hashing import keys_digest, logical_schema
 from .ingest import IngestedTable
 from .models import BRANCH, Commit, CommitResult, Dataset, TableInfo, TableResult, utc_now
@@ -170,18 +170,24 @@ def commit_upload(store: Store, dataset: str, branch: str, upload: Upload, who: 
                             run_id=who.run_id, meta=meta)
         if publish:
             check_drift(ds, head, commit, force=who.force)
+        packs = referenced_packs(store, commit)
         try:
             with store.catalog.write() as conn:
-                insert_commit(conn, commit)
+                insert_commit(conn, commit, packs=packs, objects=store.objects)
                 if publish:
                     store.refs.set_if_equals(conn, dataset, branch, head.id, commit.id, who.author,
                                              _reason("commit", who))
+        except ObjectCollected as e:
+            if e.kind != "commit" or time.monotonic() + _backoff(attempt) >= deadline:
+                raise  # a collected pack or manifest: the caller ingests again
+            time.sleep(_backoff(attempt))  # the head was collected after it moved: rebuild on the new one
+            continue
         except RefConflict as e:
             if expected_head is not None:
                 raise
             if time.monotonic() + _backoff(attempt) >= deadline:
                 with store.catalog.write() as conn:
-                    insert_commit(conn, commit)
+                    insert_commit(conn, commit, packs=packs, objects=store.objects)
                 raise RefConflict(
                     f"{e} — gave up after {attempt} attempts in {retry_seconds:g} s; the snapshot is kept as "
                     f"staged commit {commit.short_id} (publish it with Store.publish)",
@@ -190,6 +196,22 @@ def commit_upload(store: Store, dataset: str, branch: str, upload: Upload, who: 
             continue
         return CommitResult("committed" if publish else "staged", dataset, branch, commit.id, commit.parents,
                             results, removed, attempt)
+
+
+def referenced_packs(store: Store, commit: Commit) -> set[str]:
+    """The row packs a commit's manifests reference (the GC protocol registers them).
+
+    Raises:
+        ObjectCollected: a manifest was collected by GC before the commit could land.
+    """
+    out: set[str] = set()
+    for t in commit.tables.values():
+        if not store.objects.exists("manifests", t.manifest_id):
+            raise ObjectCollected(f"manifest {t.manifest_id} of table {t.name!r} was collected by garbage "
+                                  "collection before the commit landed; ingest again", kind="manifests",
+                                  object_id=t.manifest_id)
+        out.update(store.manifests.get(t.manifest_id).packs)
+    return out
 
 
 def _reason(verb: str, who: Authorship) -> str:
@@ -232,7 +254,7 @@ def create_with_commit(store: Store, dataset: str, spec: NewDataset, upload: Upl
         if not tables:
             return CommitResult("no_changes", dataset, "main", root.id, (), _results(root, upload), (), 1)
         commit = new_commit(dataset, tables, (root.id,), who.author, who.message, run_id=who.run_id, meta=meta)
-        insert_commit(conn, commit)
+        insert_commit(conn, commit, packs=referenced_packs(store, commit), objects=store.objects)
         if publish:
             store.refs.set_if_equals(conn, dataset, "main", root.id, commit.id, who.author, _reason("commit", who))
     return CommitResult("committed" if publish else "staged", dataset, "main", commit.id, commit.parents,

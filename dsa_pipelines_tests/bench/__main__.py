@@ -1,6 +1,6 @@
 """`make bench`: every benchmark, printed as Markdown tables.
 
-Usage: python -m dsa_pipelines_tests.bench [--rows N] [--repeat K] [--only store,statistics,sampling,diff]
+Usage: python -m dsa_pipelines_tests.bench [--rows N] [--repeat K] [--only SUITE,...] (suites: see SUITES)
 Data is generated deterministically under data/bench/ (not committed) and reused.
 """
 
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import inspect
 import time
 
 from dsa_pipelines_tests.bench.bench_store import print_table
@@ -16,6 +17,8 @@ SUITES = {
     "store": "dsa_pipelines_tests.bench.bench_store",
     "statistics": "dsa_pipelines_tests.bench.bench_statistics",
     "sampling": "dsa_pipelines_tests.bench.bench_sampling",
+    "history": "dsa_pipelines_tests.bench.bench_history",
+    "gc": "dsa_pipelines_tests.bench.bench_gc",
     "diff": "dsa_pipelines_tests.bench.bench_diff",
 }
 
@@ -29,7 +32,7 @@ def main() -> None:
     for name in args.only.split(","):
         module = importlib.import_module(SUITES[name])
         t0 = time.time()
-        kwargs = {"repeat": args.repeat} if name == "store" else {}
+        kwargs = {"repeat": args.repeat} if "repeat" in inspect.signature(module.run).parameters else {}
         rows = module.run(args.rows, **kwargs)
         print_table(rows, f"{name} ({args.rows:,} rows, took {time.time() - t0:.0f} s)")
 

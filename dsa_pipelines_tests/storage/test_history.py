@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -66,3 +67,14 @@ def test_log_reads_a_long_history_in_a_fixed_number_of_statements(store: Store) 
         entries = store.log("d")
     assert len(entries) == 31
     assert len(statements) <= 5, statements
+
+
+def test_log_commits_are_the_commits(store: Store) -> None:
+    _history(store, 3)
+    store.create_branch("d", "side", "v1")
+    store.commit("d", {"t": pd.DataFrame({"v": [9]})}, branch="side")
+    for entry in store.log("d") + store.log("d", "side"):
+        full = store.get_commit("d", entry.commit.id)
+        assert {f.name: getattr(entry.commit, f.name) for f in dataclasses.fields(full)} == {
+            f.name: getattr(full, f.name) for f in dataclasses.fields(full)} | {"tables": entry.commit.tables}
+        assert dict(entry.commit.tables) == dict(full.tables)

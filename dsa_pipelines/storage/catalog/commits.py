@@ -4,13 +4,15 @@ finding one by id prefix, and walking first-parent history in one statement."""
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import lru_cache
 
 import sqlalchemy as sa
 
 from ..errors import AmbiguousRevision, InvalidInput, RevisionNotFound
 from ..models import ColumnInfo, Commit, TableInfo, schema_from_text, schema_to_text
+from ..objects import ObjectStore
+from .gc_guard import hold_writer_guard, register_commit, require_commits
 from .schema import OID, commit_parents, commit_tables, commits
 
 MIN_PREFIX = 4
@@ -20,10 +22,24 @@ _HEX = frozenset("0123456789abcdef")
 _CHUNK = 5_000  # ids per IN (...) list: well under every backend's bind-parameter limit
 
 
-def insert_commit(conn: sa.Connection, commit: Commit) -> None:
-    """Write a commit, its parents and its tables in the caller's transaction (idempotent)."""
+def insert_commit(conn: sa.Connection, commit: Commit, *, packs: Iterable[str] = (),
+                  objects: ObjectStore | None = None) -> None:
+    """Write a commit, its parents and its tables in the caller's transaction (idempotent).
+
+    Follows the GC protocol (:mod:`.gc_guard`): the commit and what it references are
+    registered, and a reference to something GC collected meanwhile is refused.
+
+    Args:
+        packs: The row packs the commit's manifests reference (lets the writer check them).
+        objects: The object store (to check referenced files exist).
+
+    Raises:
+        ObjectCollected: a parent or referenced object was collected (retryable).
+    """
+    hold_writer_guard(conn)
     if conn.execute(sa.select(commits.c.id).where(commits.c.id == commit.id)).first():
         return
+    require_commits(conn, commit.parents)
     conn.execute(
         commits.insert().values(
             id=commit.id, dataset=commit.dataset, tree_id=commit.tree_id, message=commit.message,
@@ -49,6 +65,7 @@ def insert_commit(conn: sa.Connection, commit: Commit) -> None:
                 for t in commit.tables.values()
             ],
         )
+    register_commit(conn, commit, packs, objects)
 
 
 @lru_cache(maxsize=1024)
@@ -88,10 +105,68 @@ def load_commits(conn: sa.Connection, ids: Sequence[str]) -> dict[str, Commit]:
         r.id: Commit(
             id=r.id, dataset=r.dataset, parents=tuple(p for _, p in sorted(parents.get(r.id, []))),
             message=r.message, author=r.author, created_at=r.created_at, tree_id=r.tree_id,
-            row_count=r.row_count, tables=tables.get(r.id, {}), run_id=r.run_id, meta=json.loads(r.meta),
+            row_count=r.row_count, tables=tables.get(r.id, {}), run_id=r.run_id, meta=_meta(r.meta),
         )
         for r in rows
     }
+
+
+def load_tables(conn: sa.Connection, commit_id: str) -> dict[str, TableInfo]:
+    """The tables of one commit, by name."""
+    rows = conn.execute(sa.select(commit_tables).where(commit_tables.c.commit_id == commit_id)
+                        .order_by(commit_tables.c.name))
+    return {r.name: _table_info(r) for r in rows}
+
+
+def _meta(text: str) -> dict:
+    return {} if text == "{}" else json.loads(text)
+
+
+def load_history(conn: sa.Connection, head: str, limit: int | None,
+                 tables: Callable[[str], Mapping[str, TableInfo]]) -> tuple[list[Commit], int]:
+    """The first-parent history from ``head``, newest first: one statement (two with ``limit``).
+
+    Args:
+        head: Where the history starts.
+        limit: At most this many commits (None: all).
+        tables: Gives a commit's tables (called lazily, so a log that never looks at
+            them never loads them).
+
+    Returns:
+        (commits, the length of the whole first-parent chain — the head's version + 1).
+    """
+    chain = _chain_cte(head, limit)
+    c, p = commits.c, commit_parents.c
+    query = (sa.select(c.id, c.dataset, c.message, c.author, c.created_at, c.tree_id, c.row_count, c.run_id, c.meta,
+                       p.parent_id)
+             .select_from(chain.join(commits, c.id == chain.c.id)
+                          .outerjoin(commit_parents, p.commit_id == chain.c.id))
+             .order_by(chain.c.depth, p.position))
+    out: list[Commit] = []
+    current: tuple | None = None
+    parents: list[str] = []
+
+    def flush() -> None:
+        cid, dataset, message, author, created_at, tree, rows, run_id, meta = current
+        commit = object.__new__(Commit)  # the frozen dataclass's __init__ costs ~3 µs a commit; same fields
+        commit.__dict__.update(id=cid, dataset=dataset, parents=tuple(parents), message=message, author=author,
+                               created_at=created_at, tree_id=tree, row_count=rows, tables=tables(cid),
+                               run_id=run_id, meta=_meta(meta))
+        out.append(commit)
+
+    for row in conn.execute(query):
+        if current is None or row[0] != current[0]:
+            if current is not None:
+                flush()
+            current, parents = row[:9], []
+        if row[9] is not None:
+            parents.append(row[9])
+    if current is not None:
+        flush()
+    if limit is None or len(out) < limit:
+        return out, len(out)
+    full = _chain_cte(head, None)
+    return out, conn.execute(sa.select(sa.func.count()).select_from(full)).scalar_one()
 
 
 def parents_of(conn: sa.Connection, commit_id: str) -> tuple[str, ...]:
@@ -108,14 +183,19 @@ def first_parent_chain(conn: sa.Connection, head: str, limit: int | None = None)
         head: Where to start.
         limit: At most this many commits (``limit=3`` is enough for ``head~2``).
     """
+    chain = _chain_cte(head, limit)
+    return [r.id for r in conn.execute(sa.select(chain.c.id).order_by(chain.c.depth))]
+
+
+def _chain_cte(head: str, limit: int | None) -> sa.CTE:
+    """A recursive CTE of (id, depth) along first parents from ``head`` (depth 0)."""
     start = sa.select(sa.cast(sa.literal(head), OID).label("id"), sa.literal(0).label("depth"))
     chain = start.cte("chain", recursive=True)
     step = (sa.select(commit_parents.c.parent_id, chain.c.depth + 1)
             .where(commit_parents.c.commit_id == chain.c.id, commit_parents.c.position == 0))
     if limit is not None:
         step = step.where(chain.c.depth < limit - 1)
-    chain = chain.union_all(step)
-    return [r.id for r in conn.execute(sa.select(chain.c.id).order_by(chain.c.depth))]
+    return chain.union_all(step)
 
 
 def check_prefix(prefix: str) -> str:

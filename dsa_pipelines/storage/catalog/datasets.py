@@ -7,12 +7,24 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 
-from ..errors import AlreadyExists, DatasetNotFound
+from ..errors import AlreadyExists, DatasetDeleted, DatasetNotFound
 from ..models import Dataset
 from .schema import datasets, refs
 
 
+def deleted_error(row: sa.Row) -> DatasetDeleted:
+    """The error for using a soft-deleted dataset (who deleted it, when, why, how to restore)."""
+    why = f" ({row.delete_reason})" if row.delete_reason else ""
+    return DatasetDeleted(
+        f"dataset {row.name!r} was deleted by {row.deleted_by or 'someone'} at {row.deleted_at}{why}; "
+        f"restore it with restore_dataset({row.name!r})",
+        kind="dataset", name=row.name, deleted_by=row.deleted_by, deleted_at=row.deleted_at)
+
+
 def _dataset(row: sa.Row) -> Dataset:
+    """The dataset of a row; a soft-deleted one is refused (DatasetDeleted)."""
+    if row.deleted_at is not None:
+        raise deleted_error(row)
     return Dataset(row.name, row.description, tuple(json.loads(row.tags)), row.created_by, row.created_at,
                    row.default_branch, row.drift_policy, json.loads(row.settings))
 
@@ -56,8 +68,9 @@ def get_with_ref(conn: sa.Connection, name: str, ref: str | None) -> tuple[Datas
 
 
 def list_all(conn: sa.Connection) -> list[Dataset]:
-    """All datasets, by name."""
-    return [_dataset(r) for r in conn.execute(sa.select(datasets).order_by(datasets.c.name))]
+    """All datasets that are not soft-deleted, by name."""
+    query = sa.select(datasets).where(datasets.c.deleted_at.is_(None)).order_by(datasets.c.name)
+    return [_dataset(r) for r in conn.execute(query)]
 
 
 def insert(conn: sa.Connection, *, name: str, description: str, tags: Sequence[str], created_by: str,
@@ -67,8 +80,10 @@ def insert(conn: sa.Connection, *, name: str, description: str, tags: Sequence[s
     Raises:
         AlreadyExists: a dataset of that name exists (also when another writer just made it).
     """
-    if get(conn, name) is not None:
-        raise AlreadyExists(f"dataset {name!r} already exists", kind="dataset", name=name)
+    existing = conn.execute(sa.select(datasets.c.deleted_at).where(datasets.c.name == name)).first()
+    if existing is not None:
+        hint = " (soft-deleted: restore or purge it)" if existing.deleted_at else ""
+        raise AlreadyExists(f"dataset {name!r} already exists{hint}", kind="dataset", name=name)
     try:
         with conn.begin_nested():
             conn.execute(datasets.insert().values(

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 
 from ..errors import AlreadyExists, ImmutableRef, RefConflict, RevisionNotFound
 from ..models import BRANCH, TAG, Ref, ReflogEntry, utc_now
+from .gc_guard import hold_writer_guard, require_commits
 from .schema import reflog, refs
 
 if TYPE_CHECKING:
@@ -74,7 +75,10 @@ class RefStore:
 
         Raises:
             AlreadyExists: a ref of that name exists (for a tag: ImmutableRef).
+            ObjectCollected: the commit was collected by GC meanwhile.
         """
+        hold_writer_guard(conn)
+        require_commits(conn, [commit_id])
         existing = self.get(dataset, name, conn)
         if existing is not None:
             if existing.kind == TAG:
@@ -109,7 +113,10 @@ class RefStore:
             RevisionNotFound: no such branch.
             ImmutableRef: the ref is a tag.
             RefConflict: the branch no longer points at ``expected``.
+            ObjectCollected: the commit ``new`` was collected by GC meanwhile.
         """
+        hold_writer_guard(conn)
+        require_commits(conn, [new])
         now = utc_now()
         result = conn.execute(
             refs.update()

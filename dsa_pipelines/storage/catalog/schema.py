@@ -25,6 +25,10 @@ datasets = sa.Table(
     sa.Column("default_branch", NAME, nullable=False, server_default="main"),
     sa.Column("drift_policy", sa.String(16), nullable=False, server_default="warn"),
     sa.Column("settings", sa.Text, nullable=False, server_default="{}"),  # JSON object
+    # soft delete (migration 0005_gc): set while the dataset is deleted, cleared by a restore
+    sa.Column("deleted_at", TIME, nullable=True),
+    sa.Column("deleted_by", NAME, nullable=True),
+    sa.Column("delete_reason", sa.Text, nullable=True),
 )
 
 commits = sa.Table(
