@@ -10,11 +10,16 @@ import argparse
 import sys
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from dsa_pipelines.storage import Diff, InvalidInput, MergeResult, Store, TableDiff, read_changes
+from dsa_pipelines import storage
+from dsa_pipelines.storage import Diff, InvalidInput, Store, TableDiff
+
+if TYPE_CHECKING:
+    from dsa_pipelines.storage import MergeResult
 
 _COLOURS = {"+": "\033[32m", "-": "\033[31m", "~": "\033[33m", "!": "\033[36m"}
 _RESET = "\033[0m"
@@ -148,7 +153,7 @@ def merge_command(store: Store, args: argparse.Namespace) -> int:
 def edit_command(store: Store, args: argparse.Namespace) -> int:
     """``dsa edit``: rows added, removed and updated from a CSV/JSON changes file."""
     info = store.table_info(args.dataset, args.base or args.branch, args.table)
-    add, remove, update = read_changes(args.changes, store.table_key(args.dataset, info.name))
+    add, remove, update = storage.read_changes(args.changes, store.table_key(args.dataset, info.name))
     res = store.edit(args.dataset, args.branch, table=info.name, add=add, remove=remove, update=update,
                      base=args.base, message=args.message, author=args.author)
     print(f"{res.status} {res.short_id} on {res.branch}")

@@ -24,6 +24,7 @@ from .catalog.schema import commit_tables, packs
 from .errors import CorruptObject
 from .gc_mark import LiveSet
 from .ingest import PACK_ROW_GROUP
+from .key_index import forget_packs
 from .manifest import Manifest, expand_ranges
 from .models import utc_now
 from .objects import ObjectStore
@@ -108,6 +109,7 @@ def compact(objects: ObjectStore, catalog: Catalog, live: LiveSet, pack_ids: lis
                 conn.execute(packs.insert().values(
                     id=cp.new_id, schema_fp=old.schema_fp if old else "", row_count=int(cp.counts.sum()),
                     bytes=objects.path("packs", cp.new_id).stat().st_size, created_at=now))
+            forget_packs(conn, [cp.old_id])  # its rows moved: index runs over it are dropped and rebuilt
             conn.execute(packs.delete().where(packs.c.id == cp.old_id))
         for old_mid, new_mid in rewritten.items():
             conn.execute(commit_tables.update().where(commit_tables.c.manifest_id == old_mid)

@@ -20,7 +20,8 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import sqlalchemy as sa
 
-from . import hashing
+from . import hashing, key_runs
+from .catalog import key_index as key_index_rows
 from .catalog.gc_schema import gc_tombstones
 from .catalog.schema import commit_parents, commit_tables, commits, packs, refs
 from .commit_ids import table_content_id
@@ -180,6 +181,14 @@ def _reports(check: _Check, conn: sa.Connection) -> set[str]:
     return found
 
 
+def _index_runs(check: _Check, conn: sa.Connection) -> set[str]:
+    """Verify every live run of the dedup index (docs/key-index.md); returns their ids."""
+    runs = set(key_index_rows.live_run_ids(conn))
+    for run_id in sorted(runs):
+        check.verify(key_runs.KIND, run_id, key_runs.SUFFIX)
+    return runs
+
+
 def _garbage(check: _Check, conn: sa.Connection, referenced: dict[str, set[str]], grace: timedelta) -> None:
     tombstoned = {r.object_id for r in conn.execute(sa.select(gc_tombstones.c.object_id))}
     for kind in KINDS:
@@ -296,7 +305,9 @@ def fsck(store, *, deep: bool = False, grace: timedelta = timedelta(hours=1)) ->
         parsed, reach = _manifests(check, commit_rows, tables)
         pack_rows = _packs(check, conn, reach)
         reports = _reports(check, conn)
-        referenced = {"manifests": {t.manifest_id for t in tables}, "packs": set(reach), "reports": reports}
+        index_runs = _index_runs(check, conn)
+        referenced = {"manifests": {t.manifest_id for t in tables}, "packs": set(reach), "reports": reports,
+                      "keyindex": index_runs}
         _garbage(check, conn, referenced, grace)
     if deep:
         for pid in sorted(pack_rows):

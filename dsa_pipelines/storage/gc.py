@@ -30,6 +30,7 @@ from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 
+from .catalog import key_index as key_index_rows
 from .catalog.gc_guard import chunks, hold_sweep_guard
 from .catalog.gc_schema import gc_registrations, gc_runs, gc_tombstones
 from .catalog.schema import commit_parents, commit_tables, commits, datasets, packs, reflog
@@ -38,6 +39,7 @@ from .errors import InvalidInput
 from .gc_lock import GcLock
 from .gc_mark import LiveSet, Snapshot, delta_roots, mark, root_commits, take_snapshot
 from .gc_models import GcReport
+from .key_index import forget_packs
 from .lifecycle import purge_catalog
 from .models import format_time, utc_now
 from .objects import KINDS, StoredObject
@@ -145,6 +147,12 @@ def _sweep_catalog(run: _Run, live: LiveSet, snap: Snapshot, listing: list[Store
         delete_commits(conn, dead)
         pruned = conn.execute(reflog.delete().where(
             reflog.c.created_at < format_time(run.now - run.retention))).rowcount
+        dead_packs = {r.id for r in conn.execute(sa.select(packs.c.id))} - set(live.packs)
+        young = {o.object_id for o in listing if o.kind == "packs" and o.mtime >= run.cutoff}
+        for batch in chunks(sorted(dead_packs - young)):
+            # index runs pointing into them go too (the packs they also covered are re-indexed on the next probe)
+            live.index_runs -= set(forget_packs(conn, list(batch)))
+            conn.execute(packs.delete().where(packs.c.id.in_(batch)))
         condemned = []
         for o in _dead_objects(run, live, listing):
             try:  # re-check the age now: a writer may have freshened it since the listing
@@ -157,10 +165,6 @@ def _sweep_catalog(run: _Run, live: LiveSet, snap: Snapshot, listing: list[Store
             conn.execute(gc_tombstones.insert(), [
                 {"object_id": o.object_id, "kind": o.kind, "suffix": o.suffix, "run_id": run_id, "created_at": now}
                 for o in batch])
-        dead_packs = {r.id for r in conn.execute(sa.select(packs.c.id))} - set(live.packs)
-        young = {o.object_id for o in listing if o.kind == "packs" and o.mtime >= run.cutoff}
-        for batch in chunks(sorted(dead_packs - young)):
-            conn.execute(packs.delete().where(packs.c.id.in_(batch)))
         conn.execute(gc_registrations.delete().where(gc_registrations.c.seq <= snap.registration_seq))
     return dead, condemned, pruned
 
@@ -242,6 +246,9 @@ def _collect_run(run: _Run, lock: GcLock, say, run_id: int, purged: list[str]) -
         all_commits = {r.id for r in conn.execute(sa.select(commits.c.id))}
     young_packs = {o.object_id for o in listing if o.kind == "packs" and o.mtime >= run.cutoff}
     if run.dry_run:
+        with catalog.read() as conn:  # the index runs the sweep would drop with the dead packs
+            for batch in chunks(sorted(set(pack_rows) - set(live.packs) - young_packs)):
+                live.index_runs -= set(key_index_rows.runs_covering(conn, list(batch)))
         dead_objects = _dead_objects(run, live, listing)
         dead_commits = all_commits - live.commits
         to_compact = candidates(live, pack_rows, run.compact_below, young_packs)

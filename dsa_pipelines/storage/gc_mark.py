@@ -21,6 +21,7 @@ from datetime import datetime
 import numpy as np
 import sqlalchemy as sa
 
+from .catalog import key_index as key_index_rows
 from .catalog.gc_guard import chunks
 from .catalog.gc_schema import gc_registrations
 from .catalog.schema import commit_parents, commit_tables, commits, reflog, refs
@@ -86,11 +87,13 @@ class LiveSet:
     commits: set[str] = field(default_factory=set)
     manifests: set[str] = field(default_factory=set)
     reports: set[str] = field(default_factory=set)
+    index_runs: set[str] = field(default_factory=set)
     packs: dict[str, PackLive] = field(default_factory=dict)
     manifest_packs: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def objects(self, kind: str) -> set[str] | dict:
-        return {"packs": self.packs, "manifests": self.manifests, "reports": self.reports}[kind]
+        return {"packs": self.packs, "manifests": self.manifests, "reports": self.reports,
+                "keyindex": self.index_runs}[kind]
 
 
 @dataclass(frozen=True)
@@ -187,6 +190,7 @@ def mark(conn: sa.Connection, objects: ObjectStore, roots: Iterable[str], live: 
         CorruptObject: a live manifest is missing or corrupt (GC must not sweep then).
     """
     live = live or LiveSet()
+    live.index_runs |= set(key_index_rows.live_run_ids(conn))  # the dedup index's runs (docs/key-index.md)
     new = ancestors(conn, roots) - live.commits
     live.commits |= new
     manifest_ids: set[str] = set()

@@ -13,18 +13,23 @@ keys with numpy. No Python code runs per row.
 
 from __future__ import annotations
 
+import binascii
 import hashlib
 import os
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
-import duckdb
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from . import engine
 from .errors import InvalidInput
 from .names import RESERVED_PREFIX
+
+if TYPE_CHECKING:  # DuckDB loads on the first hash, not on import (`dsa log` never hashes)
+    import duckdb
 
 __all__ = [
     "ENCODING_VERSION",
@@ -38,6 +43,7 @@ __all__ = [
     "row_hashes",
     "row_keys",
     "schema_id",
+    "with_keys",
 ]
 
 KEY_COLUMNS: tuple[str, str] = ("__dsa_k1", "__dsa_k2")
@@ -197,7 +203,20 @@ def hashed(table: pa.Table | pa.RecordBatch) -> pa.Table:
     Raises:
         InvalidInput: a column cannot be versioned.
     """
-    canonical = canonicalize(table)
+    return with_keys(canonicalize(table))
+
+
+def with_keys(canonical: pa.Table) -> pa.Table:
+    """A table already made canonical by :func:`canonicalize`, with its row keys appended.
+
+    Lets a pipeline canonicalise (reading side) and hash (DuckDB side) in separate steps.
+
+    Args:
+        canonical: the output of :func:`canonicalize`.
+
+    Returns:
+        The table plus the columns :data:`KEY_COLUMNS`.
+    """
     keys = keys_from_hashes(_hashes_of_canonical(canonical))
     for name in KEY_COLUMNS:
         canonical = canonical.append_column(name, keys.column(name))
@@ -322,15 +341,25 @@ def _hashes_of_canonical(table: pa.Table) -> pa.FixedSizeBinaryArray:
         values.append(f"{value_sql} AS v{i}")
         # NULL -> 'N'; a value -> '<length in bytes>:<text>' (concat() skips NULL arguments)
         parts.append(f"strlen(v{i}), CASE WHEN v{i} IS NULL THEN 'N' ELSE ':' END, v{i}")
-    sql = (f"SELECT unhex(sha256(concat({', '.join(parts)}))) "
+    sql = (f"SELECT sha256(concat({', '.join(parts)})) "
            f"FROM (SELECT {', '.join(values) or 'NULL'} FROM __dsa_rows)")
-    con = _connection()
-    con.register("__dsa_rows", pa.table(inputs))
-    try:
-        result = con.sql(sql).to_arrow_table().column(0)
-    finally:
-        con.unregister("__dsa_rows")
-    return result.combine_chunks().cast(pa.binary(HASH_SIZE))
+    with _connection() as con:
+        con.register("__dsa_rows", pa.table(inputs))
+        try:
+            result = con.sql(sql).to_arrow_table().column(0)
+        finally:
+            con.unregister("__dsa_rows")
+    return _unhex(result.combine_chunks())
+
+
+def _unhex(digests: pa.StringArray) -> pa.FixedSizeBinaryArray:
+    """64-character hex digests (no nulls) as 32-byte binaries (one C call; DuckDB's unhex is slower)."""
+    if digests.type != pa.string():
+        digests = digests.cast(pa.string())
+    n = len(digests)
+    offsets = np.frombuffer(digests.buffers()[1], dtype=np.int32, count=n + 1, offset=digests.offset * 4)
+    text = memoryview(digests.buffers()[2])[int(offsets[0]):int(offsets[-1])]
+    return pa.FixedSizeBinaryArray.from_buffers(pa.binary(HASH_SIZE), n, [None, pa.py_buffer(binascii.unhexlify(text))])
 
 
 def _value_text(column: pa.ChunkedArray, ltype: str, ref: str, name: str) -> tuple[pa.ChunkedArray, str]:
@@ -384,14 +413,25 @@ def _netstring(text: str) -> str:
     return f"{len(text.encode())}:{text}"
 
 
-_local = threading.local()
+_pool: dict[int, list[duckdb.DuckDBPyConnection]] = {}  # per process id: a forked child opens its own
+_pool_lock = threading.Lock()
 
 
-def _connection() -> duckdb.DuckDBPyConnection:
-    """This thread's in-memory DuckDB connection (opening one costs ~10 ms per batch)."""
-    con = getattr(_local, "con", None)
-    if con is None or _local.pid != os.getpid():
+@contextmanager
+def _connection() -> Iterator[duckdb.DuckDBPyConnection]:
+    """An in-memory DuckDB connection from a small process-wide pool (opening one costs ~10 ms,
+    and ingest hashes in a fresh thread per upload, so a per-thread cache would reopen it each time)."""
+    pid = os.getpid()
+    with _pool_lock:
+        idle = _pool.setdefault(pid, [])
+        con = idle.pop() if idle else None
+    if con is None:
+        from . import engine  # noqa: PLC0415
+
         con = engine.connect()
         con.execute("SET preserve_insertion_order = true")
-        _local.con, _local.pid = con, os.getpid()
-    return con
+    try:
+        yield con
+    finally:
+        with _pool_lock:
+            _pool.setdefault(pid, []).append(con)

@@ -2,13 +2,15 @@
 
 For each record batch (bounded size, so memory stays flat as files grow):
 1. canonicalise and hash every row (DuckDB, vectorised) → 96-bit row keys;
-2. look the keys up in the index of rows already stored with the same logical schema
-   (rows of another schema cannot share a hash, so only those packs are searched);
+2. look the keys up in the persistent key index of the logical schema (rows of another
+   schema cannot share a hash; :mod:`.key_index`: sorted runs, so the cost follows the
+   batch, not the store) and in the keys this upload has stored so far;
 3. append rows not stored before — once each, even if the upload repeats them — to a
    new row pack (streamed to a temporary Parquet file);
 4. run-length encode where every row lives into manifest ranges.
-The pack becomes an immutable object only when the whole stream has been read; a bad
-row anywhere leaves nothing behind but a deleted temporary file.
+The pack becomes an immutable object only when the whole stream has been read, and is
+registered with its key index run in one transaction; a bad row anywhere leaves
+nothing behind but a deleted temporary file.
 """
 
 from __future__ import annotations
@@ -17,25 +19,28 @@ import hashlib
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import duckdb
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from . import hashing
+from . import hashing, key_index
 from .catalog import Catalog
-from .catalog.packs import packs_for_schema, record_pack
+from .catalog.packs import record_pack
 from .commit_ids import table_content_id
-from .engine import connect as duckdb_connect
-from .errors import CorruptObject
 from .hashing import key_bytes
+from .key_index import KeyIndex
+from .key_runs import KeyRun, RunStack
 from .manifest import Manifest, run_lengths
 from .models import ColumnInfo, TableInfo
 from .objects import ObjectStore
-from .readers import SourceTable
+
+if TYPE_CHECKING:  # the readers (pandas, openpyxl) are the caller's; ingest only streams their batches
+    from .readers import SourceTable
 
 PACK_ROW_GROUP = 1024 * 1024  # large row groups: one dictionary per string column, ~25% smaller packs
+HASH_ROWS = 256 * 1024  # rows hashed in one DuckDB query: big enough for its threads, small enough for memory
 K1, K2 = hashing.KEY_COLUMNS
 
 
@@ -44,18 +49,39 @@ def _data_schema(hashed: pa.Table) -> pa.Schema:
     return pa.schema([f for f in hashed.schema if f.name not in hashing.KEY_COLUMNS])
 
 
-def _hashed_ahead(source: SourceTable) -> Iterator[pa.Table]:
-    """Read and hash the next batch in a background thread while the caller stores this one
-    (DuckDB and Arrow release the GIL, so reading, hashing and the index work overlap)."""
-    batches = iter(source.batches())
-    def next_hashed() -> pa.Table | None:
-        return next((hashing.hashed(b) for b in batches), None)
+def _canonical_groups(source: SourceTable) -> Iterator[pa.Table]:
+    """The source's batches gathered into tables of about :data:`HASH_ROWS` rows, canonical."""
+    group: list[pa.RecordBatch] = []
+    rows = 0
+    for batch in source.batches():
+        group.append(batch)
+        rows += batch.num_rows
+        if rows >= HASH_ROWS:
+            yield hashing.canonicalize(pa.Table.from_batches(group))
+            group, rows = [], 0
+    if group:
+        yield hashing.canonicalize(pa.Table.from_batches(group))
 
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="dsa-hash") as pool:
-        pending = pool.submit(next_hashed)
-        while (table := pending.result()) is not None:
-            pending = pool.submit(next_hashed)
-            yield table
+
+def _ahead(items: Iterator[pa.Table], name: str) -> Iterator[pa.Table]:
+    """Make the next item in a background thread while the caller works on this one."""
+
+    def step() -> pa.Table | None:
+        return next(items, None)
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix=name) as pool:
+        pending = pool.submit(step)
+        while (item := pending.result()) is not None:
+            pending = pool.submit(step)
+            yield item
+
+
+def _hashed_ahead(source: SourceTable) -> Iterator[pa.Table]:
+    """The source as hashed groups, in a pipeline of two background threads: one reads and
+    canonicalises the group after next, one hashes the next (DuckDB), while the caller
+    stores this one. Arrow, DuckDB and numpy release the GIL, so the stages overlap."""
+    canonical = _ahead(_canonical_groups(source), "dsa-read")
+    return _ahead((hashing.with_keys(t) for t in canonical), "dsa-hash")
 
 
 @dataclass(frozen=True)
@@ -68,73 +94,53 @@ class IngestedTable:
     stored_rows: int
 
 
-class _KeyIndex:
-    """Row keys already stored for one logical schema → (pack index, position), in DuckDB."""
+class _Resolver:
+    """Locates every row of an upload: stored before (the key index), earlier in this upload, or new."""
 
     NEW = -1
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, objects: ObjectStore, pack_ids: list[str]) -> None:
-        self.con = con
-        parts = []
-        for i, pid in enumerate(pack_ids):
-            try:
-                keys = pq.read_table(objects.path("packs", pid), columns=[K1, K2])
-            except FileNotFoundError:  # collected by GC since it was listed: its rows are stored anew
-                continue
-            except (OSError, pa.ArrowException) as e:
-                raise CorruptObject(f"row pack {pid} cannot be read: {e}", object_id=pid) from e
-            n = keys.num_rows
-            parts.append(keys.append_column("pack", pa.array(np.full(n, i, np.int32)))
-                         .append_column("pos", pa.array(np.arange(n, dtype=np.int64))))
-        con.execute(f"CREATE TEMP TABLE idx ({K1} BIGINT, {K2} INTEGER, pack INTEGER, pos BIGINT)")
-        if parts:
-            con.register("existing_keys", pa.concat_tables(parts))
-            # No GROUP BY here (it would cost a hash table over every stored key): a key is
-            # stored twice only when two writers raced, and `resolve` handles that case.
-            con.execute("INSERT INTO idx SELECT * FROM existing_keys")
-            con.unregister("existing_keys")
+    def __init__(self, index: KeyIndex) -> None:
+        self.index = index
+        self.fresh = RunStack()
+        self.stored = 0
 
-    def resolve(self, batch_keys: pa.Table, new_base: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
-        """Locate every row of a batch; register rows not seen before as the next rows of the new pack.
+    def resolve(self, k1: np.ndarray, k2: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+        """Locate a batch's rows; rows not seen before become the next rows of the new pack.
 
         Returns:
-            (pack index per row, position per row, batch row numbers of the rows to store,
-            number of rows that were already stored before this upload).
+            (slot per row — :attr:`NEW` for the new pack, position per row, batch row
+            numbers of the rows to store in order, number of rows stored before this upload).
         """
-        n = batch_keys.num_rows
-        keys = batch_keys.append_column("rid", pa.array(np.arange(n, dtype=np.int64)))
-        con = self.con
-        con.register("batch_keys", keys)
-        con.execute(
-            f"CREATE OR REPLACE TEMP TABLE m AS SELECT b.rid, b.{K1}, b.{K2}, i.pack, i.pos "
-            f"FROM batch_keys b LEFT JOIN idx i USING ({K1}, {K2})"
-        )
-        con.unregister("batch_keys")
-        if con.execute("SELECT count(*) FROM m").fetchone()[0] != n:  # a key stored in two packs
-            con.execute("CREATE OR REPLACE TEMP TABLE m AS SELECT DISTINCT ON (rid) * FROM m ORDER BY rid, pack")
-        reused = con.execute("SELECT count(*) FROM m WHERE pack IS NOT NULL AND pack <> ?", [self.NEW]).fetchone()[0]
-        con.execute(
-            f"CREATE OR REPLACE TEMP TABLE fresh AS SELECT {K1}, {K2}, min(rid) AS rid FROM m "
-            f"WHERE pack IS NULL GROUP BY {K1}, {K2}"
-        )
-        con.execute(
-            f"CREATE OR REPLACE TEMP TABLE fresh_pos AS SELECT {K1}, {K2}, rid, "
-            f"? + row_number() OVER (ORDER BY rid) - 1 AS pos FROM fresh",
-            [new_base],
-        )
-        con.execute(f"INSERT INTO idx SELECT {K1}, {K2}, ?, pos FROM fresh_pos", [self.NEW])
-        located = con.execute(
-            f"SELECT coalesce(m.pack, ?) AS pack, coalesce(m.pos, f.pos) AS pos "
-            f"FROM m LEFT JOIN fresh_pos f USING ({K1}, {K2}) ORDER BY m.rid",
-            [self.NEW],
-        ).fetchnumpy()
-        to_store = con.execute("SELECT rid FROM fresh_pos ORDER BY pos").fetchnumpy()
-        return (
-            np.asarray(located["pack"], dtype=np.int32),
-            np.asarray(located["pos"], dtype=np.int64),
-            np.asarray(to_store["rid"], dtype=np.int64),
-            int(reused),
-        )
+        n = len(k1)
+        order = np.argsort(k1)  # not stable (4x faster): repeated keys are ordered by row below
+        s1, s2 = k1[order], k2[order]
+        slot = np.full(n, self.NEW, dtype=np.int64)
+        pos = np.zeros(n, dtype=np.int64)
+        hit, hit_slot, hit_pos = self.index.lookup(s1, s2)
+        slot[hit], pos[hit] = hit_slot, hit_pos
+        rest = np.flatnonzero(slot == self.NEW)
+        if len(rest):
+            seen, seen_pos = self.fresh.probe(s1[rest], s2[rest])
+            pos[rest[seen]] = seen_pos
+            rest = np.delete(rest, seen)
+        to_store = np.empty(0, dtype=np.int64)
+        if len(rest):
+            r1, r2, rid = s1[rest], s2[rest], order[rest]
+            first = np.ones(len(rest), dtype=bool)
+            if len(rest) > 1 and np.any(r1[1:] == r1[:-1]):  # repeated rows: first occurrence of each key
+                o = np.lexsort((rid, r2, r1))
+                rest, r1, r2, rid = rest[o], r1[o], r2[o], rid[o]
+                first[1:] = (r1[1:] != r1[:-1]) | (r2[1:] != r2[:-1])
+            stored_here = np.zeros(n, dtype=bool)
+            stored_here[rid[first]] = True
+            to_store = np.flatnonzero(stored_here)  # in upload order
+            first_pos = self.stored + (np.cumsum(stored_here) - 1)[rid[first]]
+            pos[rest] = first_pos[np.cumsum(first) - 1]
+            self.fresh.add(r1[first], r2[first], first_pos)
+            self.stored += len(to_store)
+        out_slot, out_pos = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
+        out_slot[order], out_pos[order] = slot, pos
+        return out_slot, out_pos, to_store, len(hit)
 
 
 class _PackWriter:
@@ -145,7 +151,7 @@ class _PackWriter:
         self.pending: list[pa.Table] = []
         self.pending_rows = 0
 
-    def add(self, path, rows: pa.Table) -> None:  # noqa: ANN001
+    def add(self, path, rows: pa.Table) -> None:
         if self.writer is None:
             self.writer = pq.ParquetWriter(path, rows.schema, compression="zstd", write_page_checksum=True)
         self.pending.append(rows)
@@ -170,30 +176,23 @@ class _PackWriter:
             self.writer = None
 
 
-def _existing_packs(catalog: Catalog, schema_fp: str) -> list[str]:
-    with catalog.read() as conn:
-        return packs_for_schema(conn, schema_fp)
-
-
 def ingest_table(objects: ObjectStore, catalog: Catalog, source: SourceTable) -> IngestedTable:
     """Store one source table's rows (only those not stored before) and its manifest.
 
     Args:
         objects: The object store.
-        catalog: The catalog (to find packs of the same schema and register the new one).
+        catalog: The catalog (the key index of the schema; the new pack and its index run).
         source: The table to store, as a stream of record batches.
 
     Returns:
         The table's catalog entry and its new/reused/stored row counts.
     """
-    con = duckdb_connect(temp_directory=objects.tmp)
-    index: _KeyIndex | None = None
-    existing: list[str] = []
+    resolver: _Resolver | None = None
     writer = _PackWriter()
     data_schema: pa.Schema | None = None
     ranges: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
     digest = hashlib.sha256()
-    rows = reused = stored = 0
+    rows = reused = 0
     nulls: np.ndarray | None = None
     with objects.temp_path(".parquet") as tmp:
         try:
@@ -201,22 +200,19 @@ def ingest_table(objects: ObjectStore, catalog: Catalog, source: SourceTable) ->
                 if data_schema is None:
                     data_schema = _data_schema(table)
                     logical = hashing.logical_schema(data_schema)
-                    existing = _existing_packs(catalog, hashing.schema_id(logical))
-                    index = _KeyIndex(con, objects, existing)
+                    resolver = _Resolver(KeyIndex.load(objects, catalog, hashing.schema_id(logical)))
                     nulls = np.zeros(len(data_schema), dtype=np.int64)
                 if table.num_rows == 0:
                     continue
-                keys = table.select([K1, K2])
-                digest.update(key_bytes(keys))
-                pack, pos, store_rids, batch_reused = index.resolve(keys, stored)
-                pack = np.where(pack == _KeyIndex.NEW, len(existing), pack).astype(np.int32)
-                ranges.append(run_lengths(pack, pos))
+                k1 = table.column(K1).to_numpy()
+                k2 = table.column(K2).to_numpy()
+                digest.update(key_bytes(table.select([K1, K2])))
+                slot, pos, store_rids, batch_reused = resolver.resolve(k1, k2)
+                ranges.append(run_lengths(slot, pos))
                 if len(store_rids) == table.num_rows:  # every row new (a first upload): no copy
                     writer.add(tmp, table)
-                    stored += len(store_rids)
                 elif len(store_rids):
                     writer.add(tmp, table.take(pa.array(store_rids)))
-                    stored += len(store_rids)
                 nulls += np.array([c.null_count for c in table.columns[: len(data_schema)]], dtype=np.int64)
                 rows += table.num_rows
                 reused += batch_reused
@@ -227,18 +223,19 @@ def ingest_table(objects: ObjectStore, catalog: Catalog, source: SourceTable) ->
             writer.close()
         finally:
             writer.abort()
-            con.close()
-        pack_ids = list(existing)
+        stored = resolver.stored if resolver else 0
+        pack_ids = list(resolver.index.pack_ids) if resolver else []
         if stored:
             size = tmp.stat().st_size  # (GC may delete an identical old pack between put and stat)
             new_id = objects.put_file("packs", tmp)
             pack_ids.append(new_id)
-            with catalog.write() as conn:
-                record_pack(conn, new_id, hashing.schema_id(logical), stored, size)
+            _register_pack(objects, catalog, hashing.schema_id(logical), new_id, stored, size,
+                           resolver.fresh.runs(new_id))
     if ranges:
+        slot = np.concatenate([r[0] for r in ranges])
         manifest = Manifest(
             tuple(pack_ids),
-            np.concatenate([r[0] for r in ranges]),
+            np.where(slot == _Resolver.NEW, len(pack_ids) - 1, slot).astype(np.int32),
             np.concatenate([r[1] for r in ranges]),
             np.concatenate([r[2] for r in ranges]),
         ).merged_runs().compacted()
@@ -256,3 +253,13 @@ def ingest_table(objects: ObjectStore, catalog: Catalog, source: SourceTable) ->
                "ranges": manifest.range_count},
     )
     return IngestedTable(info, rows, reused, stored)
+
+
+def _register_pack(objects: ObjectStore, catalog: Catalog, schema_fp: str, pack_id: str, rows: int, size: int,
+                   runs: list[KeyRun]) -> None:
+    """Register a new pack and its key index runs in one transaction, then merge runs within a budget."""
+    stored_runs = key_index.store_runs(objects, runs)
+    with catalog.write() as conn:
+        record_pack(conn, pack_id, schema_fp, rows, size)
+        key_index.register_runs(conn, schema_fp, stored_runs)
+    key_index.compact(objects, catalog, schema_fp, budget_rows=key_index.MERGE_BUDGET_ROWS)

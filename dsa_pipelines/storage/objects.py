@@ -19,7 +19,7 @@ from pathlib import Path
 
 from .errors import CorruptObject
 
-KINDS = ("packs", "manifests", "reports")
+KINDS = ("packs", "manifests", "reports", "keyindex")
 _CHUNK = 1 << 20
 _ID_LENGTH = 64
 

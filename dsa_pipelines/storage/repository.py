@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
@@ -28,24 +29,24 @@ import sqlalchemy as sa
 
 from dsa_pipelines import settings
 
-from . import branches, commit_diff, history, table_keys, tables, writer
-from . import edit as edits
-from . import merge as merging
+from . import branches, history, table_keys, tables, writer
 from .catalog import Catalog, feeds, keys_schema
 from .catalog import datasets as dataset_rows
 from .catalog.refs import RefStore
 from .diff_models import Diff
 from .errors import AlreadyExists, InvalidInput, ObjectCollected, RevisionNotFound
 from .gc_models import FsckReport, GcReport
-from .ingest import ingest_table
 from .manifest import Manifest
 from .models import BRANCH, TAG, Commit, CommitResult, Dataset, LogEntry, Ref, ReflogEntry, TableInfo, TablePage
 from .names import validate_dataset_name, validate_ref_name
 from .objects import ObjectStore
-from .readers import SourceTable, open_sources, source_from_frame
 from .rows import ManifestCache
 from .schema_drift import DriftPolicy, SchemaDriftReport, compare_commits
 from .table_keys import check_declared_keys
+
+if TYPE_CHECKING:
+    from .merge import MergeResult
+    from .readers import SourceTable
 
 Source = str | os.PathLike | pa.Table | object  # object: a pandas DataFrame
 REPORTS = "reports"
@@ -236,6 +237,8 @@ class Store:
     # ------------------------------------------------------------------ commits
     def _sources(self, sources: Source | Sequence[Source] | Mapping[str, Source], table: str | None,
                  sheets: Sequence[str] | None) -> list[SourceTable]:
+        from .readers import open_sources, source_from_frame  # noqa: PLC0415 — pandas, openpyxl: only to commit
+
         if isinstance(sources, Mapping):
             out: list[SourceTable] = []
             for name, src in sources.items():
@@ -325,14 +328,20 @@ class Store:
                                        "with only branch 'main'", kind="branch", name=branch)
         else:
             branch = validate_ref_name(branch or ds.default_branch, "branch")
-            self.branch(dataset, branch)
+            head = self.branch(dataset, branch).commit_id
+        from . import file_digest  # noqa: PLC0415 — the ingest path loads only when committing
+        from .ingest import ingest_table  # noqa: PLC0415
+
+        digests = file_digest.digests(sources, table)
+        unchanged = file_digest.unchanged(self.get_commit(dataset, head).tables, digests) if digests and ds else []
+        sources = file_digest.remaining_sources(sources, table, [u.info.name for u in unchanged])
         opened = self._sources(sources, table, sheets) if sources is not None else []
-        writer.check_upload_names([s.name for s in opened], remove_tables)
+        writer.check_upload_names([s.name for s in opened] + [u.info.name for u in unchanged], remove_tables)
         who = writer.Authorship(author, message, run_id, meta, force, force_reason)
         for attempt in range(1, MAX_COLLECTED_RETRIES + 1):
-            upload = writer.Upload(tuple(ingest_table(self.objects, self.catalog, s) for s in opened), replace,
-                                   tuple(remove_tables))
-            check_declared_keys(self, dataset, upload.tables)
+            ingested = [file_digest.with_digest(ingest_table(self.objects, self.catalog, s), digests) for s in opened]
+            upload = writer.Upload(tuple(unchanged + ingested), replace, tuple(remove_tables))
+            check_declared_keys(self, dataset, ingested)
             try:
                 if ds is None:
                     try:
@@ -577,6 +586,19 @@ class Store:
 
         purge_catalog(self.catalog, name, actor=actor, reason=reason)
 
+    # ------------------------------------------------------- key index (storage/key_index.py)
+    def live_index_runs(self) -> list[str]:
+        """Object ids of the live key index runs (roots for garbage collection; see :mod:`.key_index`)."""
+        from .key_index import live_run_ids  # noqa: PLC0415
+
+        return live_run_ids(self.catalog)
+
+    def compact_key_index(self) -> int:
+        """Merge each schema's key index runs into one (maintenance); returns the number of merges."""
+        from .key_index import compact_all  # noqa: PLC0415
+
+        return compact_all(self.objects, self.catalog)
+
     # ------------------------------------ diff, merge, edits (storage/commit_diff.py, merge.py, edit.py)
     def set_table_key(self, dataset: str, table: str, columns: Sequence[str] | None) -> tuple[str, ...] | None:
         """Declare the key columns of a dataset's table (None drops it; see :mod:`.table_keys`).
@@ -610,13 +632,15 @@ class Store:
             DatasetNotFound, RevisionNotFound, TableNotFound, InvalidInput (key column
             missing), KeyViolation (null or duplicate key).
         """
+        from . import commit_diff  # noqa: PLC0415 — diff/merge/edit load the ingest path on use
+
         return commit_diff.diff(self, dataset, base, target, table=table, key=key, pair=pair)
 
     def merge(self, dataset: str, source: str, into: str | None = None, *,
               strategies: Mapping[str, str] | None = None, default: str = "fail", rows: str | None = None,
               key: Sequence[str] | Mapping[str, Sequence[str]] | None = None, message: str = "", author: str = "",
               resolutions: pa.Table | None = None, allow_unrelated: bool = False, publish: bool = True,
-              run_id: str | None = None) -> merging.MergeResult:
+              run_id: str | None = None) -> MergeResult:
         """Three-way merge of ``source`` (theirs) into branch ``into`` (ours; default branch by default).
 
         Args:
@@ -639,6 +663,8 @@ class Store:
             DatasetNotFound, RevisionNotFound, InvalidInput (bad strategy, self-merge, bad
             resolutions), UnrelatedHistories, KeyViolation, RefConflict (lost every attempt).
         """
+        from . import merge as merging  # noqa: PLC0415 — diff/merge/edit load the ingest path on use
+
         return merging.merge(self, dataset, source, into, strategies=strategies, default=default, rows=rows, key=key,
                      message=message, author=author, resolutions=resolutions, allow_unrelated=allow_unrelated,
                      publish=publish, run_id=run_id)
@@ -663,6 +689,8 @@ class Store:
             InvalidInput: unknown column, uncastable value, unknown key, row id out of range.
             MergeConflict: the edit conflicts with changes made on the branch since ``base``.
         """
+        from . import edit as edits  # noqa: PLC0415 — diff/merge/edit load the ingest path on use
+
         return edits.edit(self, dataset, branch, table=table, add=add, remove=remove, update=update, base=base,
                     message=message, author=author, run_id=run_id)
 
@@ -674,6 +702,8 @@ class Store:
             InvalidInput: a merge commit without ``mainline``, or the root commit.
             MergeConflict: later changes on the branch conflict with the inverse change.
         """
+        from . import edit as edits  # noqa: PLC0415 — diff/merge/edit load the ingest path on use
+
         return edits.revert(self, dataset, branch, commit, mainline=mainline, message=message, author=author,
                       run_id=run_id)
 
@@ -685,5 +715,7 @@ class Store:
             InvalidInput: a merge commit without ``mainline``, or the root commit.
             MergeConflict: the change conflicts with the branch.
         """
+        from . import edit as edits  # noqa: PLC0415 — diff/merge/edit load the ingest path on use
+
         return edits.cherry_pick(self, dataset, branch, commit, mainline=mainline, message=message, author=author,
                            run_id=run_id)

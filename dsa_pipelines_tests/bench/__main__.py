@@ -1,6 +1,8 @@
 """`make bench`: every benchmark, printed as Markdown tables.
 
-Usage: python -m dsa_pipelines_tests.bench [--rows N] [--repeat K] [--only SUITE,...] (suites: see SUITES)
+Usage: python -m dsa_pipelines_tests.bench [--rows N] [--repeat K]
+       [--only store,statistics,sampling,history,gc,scale]
+       [--huge] [--huge-rows N] [--scale-stored 1000000,10000000,50000000] [--scale-commits 0,1000,10000]
 Data is generated deterministically under data/bench/ (not committed) and reused.
 """
 
@@ -19,8 +21,13 @@ SUITES = {
     "sampling": "dsa_pipelines_tests.bench.bench_sampling",
     "history": "dsa_pipelines_tests.bench.bench_history",
     "gc": "dsa_pipelines_tests.bench.bench_gc",
+    "scale": "dsa_pipelines_tests.bench.bench_scale",
     "diff": "dsa_pipelines_tests.bench.bench_diff",
 }
+
+
+def _sizes(text: str) -> tuple[int, ...]:
+    return tuple(int(x) for x in text.split(",") if x)
 
 
 def main() -> None:
@@ -28,11 +35,20 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=3, help="runs per figure (the median is shown)")
     parser.add_argument("--only", default=",".join(SUITES))
+    parser.add_argument("--huge", action="store_true", help="scale: also ingest a generated ~5 GB CSV")
+    parser.add_argument("--huge-rows", type=int, default=37_000_000, help="scale: rows of the huge CSV")
+    parser.add_argument("--scale-stored", type=_sizes, default=(1_000_000, 10_000_000, 50_000_000))
+    parser.add_argument("--scale-commits", type=_sizes, default=(0, 1_000, 10_000))
+    parser.add_argument("--writers", type=int, default=8, help="scale: concurrent writer processes")
+    parser.add_argument("--per-writer", type=int, default=50, help="scale: commits per writer")
     args = parser.parse_args()
     for name in args.only.split(","):
         module = importlib.import_module(SUITES[name])
         t0 = time.time()
         kwargs = {"repeat": args.repeat} if "repeat" in inspect.signature(module.run).parameters else {}
+        if name == "scale":
+            kwargs.update(huge=args.huge, huge_rows=args.huge_rows, stored=args.scale_stored,
+                          commits=args.scale_commits, writers=args.writers, per_writer=args.per_writer)
         rows = module.run(args.rows, **kwargs)
         print_table(rows, f"{name} ({args.rows:,} rows, took {time.time() - t0:.0f} s)")
 

@@ -12,6 +12,7 @@ from alembic.runtime.migration import MigrationContext
 import dsa_pipelines.quality.tables  # noqa: F401
 import dsa_pipelines.sampling.tables  # noqa: F401 — registers its tables on metadata
 import dsa_pipelines.storage.catalog.gc_schema  # noqa: F401
+import dsa_pipelines.storage.catalog.key_index_schema  # noqa: F401
 import dsa_pipelines.storage.catalog.keys_schema  # noqa: F401
 from dsa_pipelines.storage import Store
 from dsa_pipelines.storage.catalog import connect_catalog, metadata
@@ -51,3 +52,15 @@ def test_many_processes_open_a_fresh_sqlite_catalog_at_once(tmp_path: Path):
     with engine.connect() as c:
         assert c.execute(sa.text("SELECT count(*) FROM alembic_version")).scalar() >= 1
     engine.dispose()
+
+
+def test_the_migration_heads_read_without_alembic_are_alembics_heads():
+    """Opening an up-to-date catalog skips importing alembic; its head check must agree with alembic's."""
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    from dsa_pipelines.storage.catalog import database as db
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(db._MIGRATIONS))
+    assert db._head_revision() == frozenset(ScriptDirectory.from_config(cfg).get_heads())

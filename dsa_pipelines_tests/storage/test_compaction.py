@@ -53,3 +53,17 @@ def test_new_uploads_dedup_against_the_compacted_pack(store: Store, sparse: dict
     res = store.commit("ds", rows(450, 560), table="t")
     assert res.tables["t"].reused_rows == 100 and res.tables["t"].new_rows == 10
     assert store.read_table("ds", "main").table.equals(rows(450, 560))
+
+
+def test_the_dedup_index_survives_gc_and_compaction(store: Store, sparse: dict) -> None:
+    store.gc(grace=NOW, reflog_retention=NOW)  # compacts the pack the index pointed into
+    store.gc(grace=NOW, reflog_retention=NOW)  # and deletes the old one
+    again = store.commit("ds", rows(400, 600), table="t")  # 100 rows stored, 100 new
+    assert again.tables["t"].reused_rows == 100 and again.tables["t"].new_rows == 100
+    live_runs = store.live_index_runs()  # the compacted pack was indexed again by that commit
+    assert live_runs and all(store.objects.exists("keyindex", run, ".arrow") for run in live_runs)
+    store.gc(grace=NOW, reflog_retention=NOW)
+    assert set(store.live_index_runs()) == set(live_runs)
+    assert all(store.objects.exists("keyindex", run, ".arrow") for run in live_runs)
+    assert store.read_table("ds", "main").table.equals(rows(400, 600))
+    assert store.fsck(deep=True).ok

@@ -210,14 +210,14 @@ def test_a_row_stored_twice_by_racing_writers_is_still_found_once(store: Store):
     store.create_dataset("dup2")
     first = store.commit("dup", people(20), table="t")
     # simulate the race: the same rows land in a second pack of the same schema
-    import dsa_pipelines.storage.ingest as ingest
+    import dsa_pipelines.storage.key_index as key_index
 
-    original = ingest._existing_packs
-    ingest._existing_packs = lambda engine, fp: []
+    original = key_index.live_runs
+    key_index.live_runs = lambda catalog, fp: []
     try:
         store.commit("dup2", people(20), table="t")
     finally:
-        ingest._existing_packs = original
+        key_index.live_runs = original
     assert first.tables["t"].stored_rows == 20
     res = store.commit("dup", pd.concat([people(20), people(1, seed=5).assign(id=[99])], ignore_index=True),
                        table="t")

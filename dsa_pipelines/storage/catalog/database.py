@@ -14,19 +14,21 @@ snapshot and never waits for a writer.
 
 from __future__ import annotations
 
+import ast
 import fcntl
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy.pool import StaticPool
 
 from ..errors import InvalidInput
+
+if TYPE_CHECKING:  # alembic is imported only when a migration has to run (it costs ~0.1 s)
+    from alembic.config import Config
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
 _PG_LOCK_KEY = 0x44534150  # "DSAP"
@@ -35,21 +37,42 @@ _WRITE = "dsa_write"  # execution option marking a write transaction
 
 
 def _alembic_config(connection: sa.Connection) -> Config:
+    from alembic.config import Config  # noqa: PLC0415
+
     cfg = Config()
     cfg.set_main_option("script_location", str(_MIGRATIONS))
     cfg.attributes["connection"] = connection
     return cfg
 
 
+@cache
 def _head_revision() -> frozenset[str]:
-    """The migration heads (features may add independent migration branches)."""
-    cfg = Config()
-    cfg.set_main_option("script_location", str(_MIGRATIONS))
-    return frozenset(ScriptDirectory.from_config(cfg).get_heads())
+    """The migration heads (features may add independent migration branches), read from the
+    version files' ``revision`` / ``down_revision`` assignments without importing alembic."""
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for path in (_MIGRATIONS / "versions").glob("*.py"):
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+            if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+                name = node.targets[0].id
+                if name == "revision":
+                    revisions.add(ast.literal_eval(node.value))
+                elif name == "down_revision":
+                    value = ast.literal_eval(node.value)
+                    parents.update([value] if isinstance(value, str) else value or ())
+    return frozenset(revisions - parents)
 
 
 def _current_revision(connection: sa.Connection) -> frozenset[str]:
-    return frozenset(MigrationContext.configure(connection).get_current_heads())
+    if not sa.inspect(connection).has_table("alembic_version"):
+        return frozenset()
+    return frozenset(r[0] for r in connection.execute(sa.text("SELECT version_num FROM alembic_version")))
+
+
+def _run_upgrade(connection: sa.Connection) -> None:
+    from alembic import command  # noqa: PLC0415
+
+    command.upgrade(_alembic_config(connection), "heads")
 
 
 def _make_engine(url: str) -> sa.Engine:
@@ -97,11 +120,11 @@ def _upgrade(engine: sa.Engine, lock_path: Path | None) -> None:
         with _write(engine) as conn:
             conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK_KEY})
             if _current_revision(conn) != head:
-                command.upgrade(_alembic_config(conn), "heads")
+                _run_upgrade(conn)
         return
     if lock_path is None:
         with _write(engine) as conn:
-            command.upgrade(_alembic_config(conn), "heads")
+            _run_upgrade(conn)
         return
     lock_path.parent.mkdir(parents=True, exist_ok=True)
     with open(lock_path, "w") as lock:
@@ -109,7 +132,7 @@ def _upgrade(engine: sa.Engine, lock_path: Path | None) -> None:
         try:
             with _write(engine) as conn:
                 if _current_revision(conn) != head:
-                    command.upgrade(_alembic_config(conn), "heads")
+                    _run_upgrade(conn)
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
