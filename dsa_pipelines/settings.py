@@ -15,6 +15,10 @@ configuration passes a :class:`Settings` around instead.
 ``DSA_EXPECTATIONS_DIR``               Great Expectations suites (default ``data/expectations``)
 ``DSA_EXPECTATIONS_MAX_ROWS``          rows validated per table (default 1,000,000)
 ``DAGSTER_HOME``                       the Dagster instance folder (``make`` sets ``data/dagster``)
+``DSA_TEMP_GRACE_SECONDS``             age after which a store temp file is a dead writer's (default 86,400)
+``DSA_CSV_MAX_LINE_BYTES``             longest CSV line accepted (default 2,000,000)
+``DSA_XLSX_MAX_INFLATED_BYTES``        bytes a workbook may inflate to in total (default 512 MiB)
+``DSA_XLSX_MAX_RATIO``                 compression ratio allowed for a workbook member over 16 MiB (200)
 =====================================  ==================================================
 """
 
@@ -67,6 +71,10 @@ class Settings:
     expectations_dir: Path
     expectations_max_rows: int
     dagster_home: Path | None
+    temp_grace_seconds: int = 86_400
+    csv_max_line_bytes: int = 2_000_000
+    xlsx_max_inflated_bytes: int = 512 * 1024**2
+    xlsx_max_ratio: int = 200
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -86,6 +94,10 @@ class Settings:
             expectations_dir=Path(env.get("DSA_EXPECTATIONS_DIR") or "data/expectations"),
             expectations_max_rows=_int(env, "DSA_EXPECTATIONS_MAX_ROWS", 1_000_000),
             dagster_home=Path(env["DAGSTER_HOME"]) if env.get("DAGSTER_HOME") else None,
+            temp_grace_seconds=_int(env, "DSA_TEMP_GRACE_SECONDS", 86_400, minimum=0),
+            csv_max_line_bytes=_int(env, "DSA_CSV_MAX_LINE_BYTES", 2_000_000),
+            xlsx_max_inflated_bytes=_int(env, "DSA_XLSX_MAX_INFLATED_BYTES", 512 * 1024**2),
+            xlsx_max_ratio=_int(env, "DSA_XLSX_MAX_RATIO", 200),
         )
 
 

@@ -34,3 +34,15 @@ def test_every_variable_is_read() -> None:
 def test_a_bad_value_names_the_variable(name: str, value: str, message: str) -> None:
     with pytest.raises(InvalidInput, match=f"{name} must be {message}"):
         Settings.from_env({name: value})
+
+
+def test_integrity_limits_are_read() -> None:
+    s = Settings.from_env({"DSA_TEMP_GRACE_SECONDS": "0", "DSA_CSV_MAX_LINE_BYTES": "100",
+                           "DSA_XLSX_MAX_INFLATED_BYTES": "2048", "DSA_XLSX_MAX_RATIO": "50"})
+    limits = (s.temp_grace_seconds, s.csv_max_line_bytes, s.xlsx_max_inflated_bytes, s.xlsx_max_ratio)
+    assert limits == (0, 100, 2048, 50)
+    d = Settings.from_env({})
+    assert (d.temp_grace_seconds, d.csv_max_line_bytes, d.xlsx_max_inflated_bytes, d.xlsx_max_ratio) == (
+        86_400, 2_000_000, 512 * 1024**2, 200)
+    with pytest.raises(InvalidInput, match="DSA_XLSX_MAX_RATIO must be a whole number"):
+        Settings.from_env({"DSA_XLSX_MAX_RATIO": "lots"})

@@ -30,7 +30,7 @@ def branch(store: Store, dataset: str, name: str) -> Ref:
 def create_ref(store: Store, dataset: str, name: str, kind: str, revision: str | None, actor: str,
                reason: str) -> Ref:
     """Create a branch or tag at a revision (CAS from "absent")."""
-    validate_ref_name(name, kind)
+    name = validate_ref_name(name, kind)
     target = store.resolve(dataset, revision)
     with store.catalog.write() as conn:
         store.refs.add_if_new(conn, dataset, name, kind, target, actor, reason)

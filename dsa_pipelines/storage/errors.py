@@ -74,7 +74,16 @@ class ImmutableRef(DsaError):
 
 
 class CorruptObject(DsaError):
-    """A stored object is missing or does not match its content hash."""
+    """A stored object is missing, unreadable or does not match its content hash
+    (fields: kind, object_id, path, dataset, commit, table — None where unknown)."""
+
+
+class ResourceLimit(DsaError):
+    """A configured limit was reached (fields: limit, setting — the environment variable to change)."""
+
+
+class StorageFull(DsaError):
+    """The store's disk or quota is full (fields: path, needed, written, free — bytes, None where unknown)."""
 
 
 class DatasetDeleted(DatasetNotFound):

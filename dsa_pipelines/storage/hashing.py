@@ -17,6 +17,7 @@ import binascii
 import hashlib
 import os
 import threading
+import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
@@ -136,9 +137,9 @@ def logical_schema(schema: pa.Schema) -> tuple[tuple[str, str], ...]:
 def canonicalize(table: pa.Table | pa.RecordBatch) -> pa.Table:
     """The stored form of the data: values canonicalised, physical types otherwise kept.
 
-    Strings are NFC-normalised, ``-0.0`` becomes ``0.0``, every NaN becomes the one quiet
-    NaN, dictionaries are decoded, ``string_view``/``binary_view`` become ``string``/
-    ``binary``. Column names and order are unchanged; schema metadata is dropped.
+    Strings and column names are NFC-normalised, ``-0.0`` becomes ``0.0``, every NaN
+    becomes the one quiet NaN, dictionaries are decoded, ``string_view``/``binary_view``
+    become ``string``/``binary``. Column order is unchanged; schema metadata is dropped.
 
     Args:
         table: the data (a table or one record batch).
@@ -150,6 +151,9 @@ def canonicalize(table: pa.Table | pa.RecordBatch) -> pa.Table:
         InvalidInput: a column cannot be versioned (see :func:`logical_schema`).
     """
     table = _as_table(table)
+    names = [unicodedata.normalize("NFC", name) for name in table.column_names]
+    if names != table.column_names:
+        table = table.rename_columns(names)
     logical_schema(table.schema)
     fields, columns = [], []
     for field, column in zip(table.schema, table.columns, strict=True):
@@ -330,26 +334,56 @@ def schema_id(schema: tuple[tuple[str, str], ...]) -> str:
 
 
 def _hashes_of_canonical(table: pa.Table) -> pa.FixedSizeBinaryArray:
-    """Row hashes of an already canonical table, in one DuckDB pass."""
+    """Row hashes of an already canonical table, in DuckDB.
+
+    A table of at most :data:`_BLOCK_COLUMNS` columns is hashed in one query. A wider one
+    is encoded :data:`_BLOCK_COLUMNS` columns at a time (one query per block, each giving
+    the concatenated fields of its columns) and the blocks are then concatenated and
+    hashed: the bytes hashed are the same, and the cost stays linear in the width (one
+    query over 4,000 columns takes ~4x as long as over 2,000).
+    """
     schema = logical_schema(table.schema)
     if table.num_rows == 0:
         return pa.array([], pa.binary(HASH_SIZE))
+    sid = schema_id(schema)
+    with _connection() as con:
+        if len(schema) <= _BLOCK_COLUMNS:
+            return _unhex(_run(con, table, schema, "sha256(concat($sid, {}))", {"sid": sid}))
+        blocks = {f"b{i}": _run(con, table, schema[start:start + _BLOCK_COLUMNS], "concat({})", {})
+                  for i, start in enumerate(range(0, len(schema), _BLOCK_COLUMNS))}
+        con.register("__dsa_blocks", pa.table(blocks))
+        try:
+            sql = f"SELECT sha256(concat($sid, {', '.join(blocks)})) FROM __dsa_blocks"
+            result = con.sql(sql, params={"sid": sid}).to_arrow_table().column(0)
+        finally:
+            con.unregister("__dsa_blocks")
+    return _unhex(result.combine_chunks())
+
+
+_BLOCK_COLUMNS = 128
+
+
+def _run(con: duckdb.DuckDBPyConnection, table: pa.Table, columns: tuple[tuple[str, str], ...], outer: str,
+         params: dict) -> pa.Array:
+    """One query over ``columns``: their fields concatenated, wrapped in ``outer``."""
     inputs = {"_": pa.nulls(table.num_rows)}  # a table needs one column even with none to hash
-    values, parts = [], [f"'{schema_id(schema)}'"]
-    for i, (name, ltype) in enumerate(schema):
+    values, parts = [], []
+    for i, (name, ltype) in enumerate(columns):
         inputs[f"c{i}"], value_sql = _value_text(table.column(name), ltype, f"c{i}", name)
         values.append(f"{value_sql} AS v{i}")
         # NULL -> 'N'; a value -> '<length in bytes>:<text>' (concat() skips NULL arguments)
         parts.append(f"strlen(v{i}), CASE WHEN v{i} IS NULL THEN 'N' ELSE ':' END, v{i}")
-    sql = (f"SELECT sha256(concat({', '.join(parts)})) "
-           f"FROM (SELECT {', '.join(values) or 'NULL'} FROM __dsa_rows)")
-    with _connection() as con:
-        con.register("__dsa_rows", pa.table(inputs))
-        try:
-            result = con.sql(sql).to_arrow_table().column(0)
-        finally:
-            con.unregister("__dsa_rows")
-    return _unhex(result.combine_chunks())
+    expr = outer.format(", ".join(parts)) if parts else outer.format("''")
+    sql = f"SELECT {expr} FROM (SELECT {', '.join(values) or 'NULL'} FROM __dsa_rows)"
+    from . import engine  # noqa: PLC0415 — DuckDB loads on the first hash
+
+    con.register("__dsa_rows", pa.table(inputs))
+    try:
+        with engine.memory_errors(f"hashing {table.num_rows:,} rows of {table.num_columns:,} columns"):
+            column = con.sql(sql, params=params or None).to_arrow_table().column(0)
+    finally:
+        con.unregister("__dsa_rows")
+    return column.combine_chunks()
 
 
 def _unhex(digests: pa.StringArray) -> pa.FixedSizeBinaryArray:

@@ -250,7 +250,8 @@ def ingest_table(objects: ObjectStore, catalog: Catalog, source: SourceTable) ->
         name=source.name, row_count=rows, manifest_id=manifest_id,
         content_id=table_content_id(logical, rows, digest.digest()), schema=data_schema, columns=columns,
         stats={"rows": rows, "new_rows": rows - reused, "reused_rows": reused, "stored_rows": stored,
-               "ranges": manifest.range_count},
+               "ranges": manifest.range_count,
+               **({"damaged_packs_skipped": resolver.index.skipped} if resolver and resolver.index.skipped else {})},
     )
     return IngestedTable(info, rows, reused, stored)
 

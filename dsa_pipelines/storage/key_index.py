@@ -22,10 +22,10 @@ probe takes either entry — both are the same row. Format: ``docs/key-index.md`
 
 from __future__ import annotations
 
+import logging
 import math
 
 import numpy as np
-import pyarrow.parquet as pq
 import sqlalchemy as sa
 
 from . import key_runs
@@ -33,9 +33,20 @@ from .catalog import Catalog
 from .catalog import key_index as sql
 from .catalog.key_index import RunInfo
 from .errors import CorruptObject
-from .hashing import KEY_COLUMNS
 from .key_runs import KeyRun
 from .objects import ObjectStore
+from .rows import read_pack_keys
+
+_log = logging.getLogger(__name__)
+_reported: set[str] = set()  # damaged packs already logged by this process
+
+
+def _report_damage(pack_id: str, error: CorruptObject) -> None:
+    """Log a damaged pack once per process (a missing one may just have been collected)."""
+    where = error.fields.get("path") or pack_id
+    if where not in _reported:
+        _reported.add(where)
+        _log.warning("dedup leaves out a damaged row pack; its rows are stored again: %s", error)
 
 __all__ = ["KeyIndex", "RunInfo", "compact", "compact_all", "forget_packs", "live_run_ids", "live_runs",
            "register_runs", "store_runs"]
@@ -96,12 +107,12 @@ def register_runs(conn: sa.Connection, schema_fp: str, stored: list[tuple[RunInf
 
 
 def _index_pack(objects: ObjectStore, pack_id: str) -> KeyRun:
-    """A run of one pack's keys, read from the pack's own key columns."""
-    path = objects.path("packs", pack_id)
-    try:
-        keys = pq.read_table(path, columns=list(KEY_COLUMNS))
-    except (OSError, ValueError) as e:
-        raise CorruptObject(f"row pack {pack_id} cannot be read to index its keys: {e}", object_id=pack_id) from e
+    """A run of one pack's keys, read from the pack's own key columns (checked against its id).
+
+    Raises:
+        CorruptObject: the pack is missing or damaged.
+    """
+    keys = read_pack_keys(objects, pack_id)
     n = keys.num_rows
     return KeyRun.from_unsorted((pack_id,), keys.column(0).to_numpy(), keys.column(1).to_numpy(),
                                 np.zeros(n, np.uint16), np.arange(n, dtype=np.int64))
@@ -111,7 +122,12 @@ def _backfill(objects: ObjectStore, catalog: Catalog, schema_fp: str) -> None:
     with catalog.read() as conn:
         uncovered = sql.uncovered_packs(conn, schema_fp)
     for pack_id in uncovered:
-        stored = store_runs(objects, [_index_pack(objects, pack_id)])
+        try:
+            run = _index_pack(objects, pack_id)
+        except CorruptObject as e:  # damage must not block writes: the pack is left out; fsck/GC deal with it
+            _report_damage(pack_id, e)
+            continue
+        stored = store_runs(objects, [run])
         with catalog.write() as conn:
             register_runs(conn, schema_fp, stored)
 
@@ -129,18 +145,22 @@ class KeyIndex:
         self.runs = runs
         self.slots: dict[str, int] = {}
         self._opened: dict[str, KeyRun] = {}
+        self._usable: dict[str, bool] = {}
+        self.skipped: list[str] = []  # damaged packs whose rows this upload stores anew
 
     @classmethod
     def load(cls, objects: ObjectStore, catalog: Catalog, schema_fp: str) -> KeyIndex:
         """The index of a schema as the catalog lists it now.
 
         Packs no live run covers are indexed first. A live run whose object is missing
-        (deleted by a garbage collector that did not know it) is dropped, and its packs
-        are indexed again, so the index heals instead of failing every commit.
+        (deleted by a garbage collector that did not know it) or damaged (its bytes no
+        longer hash to its id: checked once per process, since a flipped position would
+        make a manifest point at the wrong row) is dropped, and its packs are indexed
+        again, so the index heals instead of failing every commit or lying.
         """
         _backfill(objects, catalog, schema_fp)
         runs = live_runs(catalog, schema_fp)
-        missing = [r.id for r in runs if not objects.exists(key_runs.KIND, r.id, key_runs.SUFFIX)]
+        missing = [r.id for r in runs if not _intact(objects, r.id)]
         if missing:
             with catalog.write() as conn:
                 sql.drop_runs(conn, missing)
@@ -183,6 +203,13 @@ class KeyIndex:
             if not len(idx):
                 continue
             distinct, inverse = np.unique(ords, return_inverse=True)
+            usable = np.array([self._check(run.packs[o]) for o in distinct.tolist()], dtype=bool)
+            if not usable.all():  # rows of a damaged pack are not reused: the upload stores them anew
+                keep = usable[inverse.reshape(-1)]
+                idx, ords, where = idx[keep], ords[keep], where[keep]
+                if not len(idx):
+                    continue
+                distinct, inverse = np.unique(ords, return_inverse=True)
             slots = np.array([self.slots.setdefault(run.packs[o], len(self.slots)) for o in distinct.tolist()],
                              dtype=np.int64)
             found[sub[idx]] = True
@@ -191,10 +218,34 @@ class KeyIndex:
         hit = np.flatnonzero(found)
         return hit, slot[hit], pos[hit]
 
+    def _check(self, pack_id: str) -> bool:
+        """Whether a pack may be reused: its bytes match its id (hashed once per process, see
+        :meth:`.ObjectStore.verified_path`), so a new commit never points at damaged rows."""
+        if pack_id not in self._usable:
+            try:
+                self.objects.verified_path("packs", pack_id)
+                self._usable[pack_id] = True
+            except CorruptObject as e:
+                self._usable[pack_id] = False
+                self.skipped.append(pack_id)
+                _report_damage(pack_id, e)
+        return self._usable[pack_id]
+
     def _run(self, run_id: str) -> KeyRun:
         if run_id not in self._opened:
             self._opened[run_id] = key_runs.read(self.objects.path(key_runs.KIND, run_id, key_runs.SUFFIX), run_id)
         return self._opened[run_id]
+
+
+def _intact(objects: ObjectStore, run_id: str) -> bool:
+    """Whether a run's object exists and hashes to its id (hashed once per process)."""
+    try:
+        objects.verified_path(key_runs.KIND, run_id, key_runs.SUFFIX)
+    except CorruptObject as e:
+        if objects.exists(key_runs.KIND, run_id, key_runs.SUFFIX):
+            _log.warning("dedup index run dropped and rebuilt from its packs: %s", e)
+        return False
+    return True
 
 
 def _tier(rows: int) -> int:

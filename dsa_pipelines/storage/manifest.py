@@ -188,22 +188,26 @@ class Manifest:
             }
         ).replace_schema_metadata({"dsa": json.dumps({"format": _FORMAT, "packs": list(self.packs)})})
         sink = io.BytesIO()
-        pq.write_table(table, sink, compression="zstd", use_dictionary=False, write_statistics=False)
+        pq.write_table(table, sink, compression="zstd", use_dictionary=False, write_statistics=False,
+                       write_page_checksum=True)
         return sink.getvalue()
 
     @classmethod
     def from_bytes(cls, data: bytes, object_id: str = "?") -> Manifest:
         """Parse a manifest written by :meth:`to_bytes`."""
         try:
-            table = pq.read_table(io.BytesIO(data))
+            table = pq.ParquetFile(io.BytesIO(data), page_checksum_verification=True).read()
             meta = json.loads(table.schema.metadata[b"dsa"])
-        except Exception as e:  # noqa: BLE001 — any parse failure means a corrupt object
-            raise CorruptObject(f"manifest {object_id} cannot be read: {e}", object_id=object_id) from e
+            packs = tuple(meta["packs"])
+            pack, start, count = (table.column(c).to_numpy().astype(t) for c, t in
+                                  (("pack", np.int32), ("start", np.int64), ("count", np.int64)))
+        except Exception as e:  # any parse failure means a corrupt object
+            raise CorruptObject(f"manifest {object_id} cannot be read: {e}", object_id=object_id, kind="manifests",
+                                reason=f"cannot be decoded: {e}") from e
         if meta.get("format") != _FORMAT:
-            raise CorruptObject(f"manifest {object_id} has unknown format {meta.get('format')!r}", object_id=object_id)
-        return cls(
-            tuple(meta["packs"]),
-            table.column("pack").to_numpy().astype(np.int32),
-            table.column("start").to_numpy().astype(np.int64),
-            table.column("count").to_numpy().astype(np.int64),
-        )
+            raise CorruptObject(f"manifest {object_id} has unknown format {meta.get('format')!r}", object_id=object_id,
+                                kind="manifests", reason=f"has unknown format {meta.get('format')!r}")
+        if len(pack) and (pack.min() < 0 or pack.max() >= len(packs) or start.min() < 0 or count.min() < 0):
+            raise CorruptObject(f"manifest {object_id} refers outside its pack list", object_id=object_id,
+                                kind="manifests", reason="refers outside its pack list")
+        return cls(packs, pack, start, count)

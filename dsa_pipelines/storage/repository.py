@@ -14,6 +14,7 @@ methods below; those marked *extension point* exist for them: their own catalog 
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import random
 import time
@@ -36,9 +37,10 @@ from .catalog.refs import RefStore
 from .diff_models import Diff
 from .errors import AlreadyExists, InvalidInput, ObjectCollected, RevisionNotFound
 from .gc_models import FsckReport, GcReport
+from .integrity import ReadContext
 from .manifest import Manifest
 from .models import BRANCH, TAG, Commit, CommitResult, Dataset, LogEntry, Ref, ReflogEntry, TableInfo, TablePage
-from .names import validate_dataset_name, validate_ref_name
+from .names import MAX_NAME_LENGTH, validate_dataset_name, validate_ref_name, validate_table_name, validate_text
 from .objects import ObjectStore
 from .rows import ManifestCache
 from .schema_drift import DriftPolicy, SchemaDriftReport, compare_commits
@@ -105,7 +107,8 @@ class Store:
             InvalidInput: an unknown drift policy.
             AlreadyExists: a dataset of that name exists.
         """
-        validate_dataset_name(name)
+        name = validate_dataset_name(name)
+        _check_description(description, tags)
         spec = writer.NewDataset(description, tuple(tags), DriftPolicy.parse(drift_policy).value)
         with self.catalog.write() as conn:
             writer.create_dataset(conn, self, name, spec, created_by)
@@ -128,6 +131,7 @@ class Store:
     def update_dataset(self, name: str, *, description: str | None = None, tags: Sequence[str] | None = None,
                        drift_policy: str | None = None, settings: Mapping | None = None) -> Dataset:
         """Change a dataset's description, tags, drift policy or settings (only those given)."""
+        _check_description(description or "", tags or ())
         policy = DriftPolicy.parse(drift_policy).value if drift_policy is not None else None
         with self.catalog.write() as conn:
             dataset_rows.require(conn, name)
@@ -187,8 +191,13 @@ class Store:
         return tables.pick_table(self.get_commit(dataset, revision), table)
 
     def manifest(self, dataset: str, revision: str | None = None, table: str | None = None) -> Manifest:
-        """The manifest (row ranges) of a table of a commit."""
-        return self.manifests.get(self.table_info(dataset, revision, table).manifest_id)
+        """The manifest (row ranges) of a table of a commit.
+
+        Raises:
+            CorruptObject: the manifest is missing or damaged.
+        """
+        context, info = self._table_at(dataset, revision, table)
+        return self.manifests.get(info.manifest_id, context)
 
     def read_table(self, dataset: str, revision: str | None = None, table: str | None = None, *, offset: int = 0,
                    limit: int | None = None, columns: Sequence[str] | None = None,
@@ -203,9 +212,12 @@ class Store:
 
         Returns:
             A TablePage with the rows (Arrow) and the table's total row count.
+
+        Raises:
+            CorruptObject: a manifest or pack is missing or damaged (never wrong rows).
         """
-        info = self.table_info(dataset, revision, table)
-        return tables.read_page(self.objects, self.manifests, info, offset, limit, columns, with_keys)
+        context, info = self._table_at(dataset, revision, table)
+        return tables.read_page(self.objects, self.manifests, info, offset, limit, columns, with_keys, context)
 
     def read_rows(self, dataset: str, revision: str | None, table: str | None, row_ids: np.ndarray, *,
                   columns: Sequence[str] | None = None) -> pa.Table:
@@ -214,14 +226,14 @@ class Store:
         Raises:
             InvalidInput: a row id outside the table or an unknown column.
         """
-        info = self.table_info(dataset, revision, table)
-        return tables.read_rows(self.objects, self.manifests, info, row_ids, columns)
+        context, info = self._table_at(dataset, revision, table)
+        return tables.read_rows(self.objects, self.manifests, info, row_ids, columns, context)
 
     def iter_batches(self, dataset: str, revision: str | None = None, table: str | None = None,
                      batch_rows: int = tables.EXPORT_BATCH_ROWS) -> Iterator[pa.Table]:
         """A table's rows as a stream of Arrow tables (bounded memory)."""
-        info = self.table_info(dataset, revision, table)
-        return tables.iter_batches(self.objects, self.manifests, info, batch_rows)
+        context, info = self._table_at(dataset, revision, table)
+        return tables.iter_batches(self.objects, self.manifests, info, batch_rows, context)
 
     def export(self, dataset: str, revision: str | None, path: str | os.PathLike, *, table: str | None = None,
                format: str | None = None) -> Path:  # noqa: A002 — mirrors the user-facing option name
@@ -236,23 +248,23 @@ class Store:
 
     # ------------------------------------------------------------------ commits
     def _sources(self, sources: Source | Sequence[Source] | Mapping[str, Source], table: str | None,
-                 sheets: Sequence[str] | None) -> list[SourceTable]:
+                 sheets: Sequence[str] | None, stored: Mapping[str, pa.Schema] | None = None) -> list[SourceTable]:
         from .readers import open_sources, source_from_frame  # noqa: PLC0415 — pandas, openpyxl: only to commit
 
         if isinstance(sources, Mapping):
             out: list[SourceTable] = []
             for name, src in sources.items():
-                out.extend(self._sources(src, name, sheets))
+                out.extend(self._sources(src, name, sheets, stored))
             return out
         if isinstance(sources, (str, os.PathLike)):
-            return open_sources(sources, table=table, sheets=sheets)
+            return open_sources(sources, table=table, sheets=sheets, stored=stored)
         if isinstance(sources, pa.Table) or type(sources).__name__ == "DataFrame":
             if not table:
                 raise InvalidInput("a table name is needed for an Arrow table or DataFrame upload")
             return [source_from_frame(table, sources)]
         if isinstance(sources, Sequence):
             if all(isinstance(s, (str, os.PathLike)) for s in sources):
-                return open_sources(list(sources), table=table, sheets=sheets)
+                return open_sources(list(sources), table=table, sheets=sheets, stored=stored)
             raise InvalidInput("a list of sources must be file paths; name frames with a mapping {table: frame}")
         raise InvalidInput(f"cannot commit a {type(sources).__name__}: give file paths, an Arrow table or a DataFrame")
 
@@ -315,12 +327,15 @@ class Store:
             (the branch kept moving; the snapshot is left staged).
         """
         create = writer.NewDataset() if create_dataset is True else (create_dataset or None)
+        validate_text(author, "author", MAX_NAME_LENGTH)
+        validate_text(message, "message")
+        stored: dict[str, pa.Schema] = {}  # a CSV keeps the column types of the table it replaces
         with self.catalog.read() as conn:
             ds = dataset_rows.get(conn, dataset)
         if ds is None and create is None:
             raise dataset_rows.not_found(dataset)
         if ds is None:
-            validate_dataset_name(dataset)
+            dataset = validate_dataset_name(dataset)
             DriftPolicy.parse(create.drift_policy)
             branch = validate_ref_name(branch or "main", "branch")
             if branch != "main":
@@ -329,13 +344,17 @@ class Store:
         else:
             branch = validate_ref_name(branch or ds.default_branch, "branch")
             head = self.branch(dataset, branch).commit_id
+            head_tables = history.load_commit(self.catalog, self.refs, dataset, head).tables
+            stored = {name: info.schema for name, info in head_tables.items()}  # a CSV keeps the types it replaces
         from . import file_digest  # noqa: PLC0415 — the ingest path loads only when committing
         from .ingest import ingest_table  # noqa: PLC0415
 
         digests = file_digest.digests(sources, table)
         unchanged = file_digest.unchanged(self.get_commit(dataset, head).tables, digests) if digests and ds else []
         sources = file_digest.remaining_sources(sources, table, [u.info.name for u in unchanged])
-        opened = self._sources(sources, table, sheets) if sources is not None else []
+        opened = self._sources(sources, table, sheets, stored) if sources is not None else []
+        opened = [dataclasses.replace(s, name=validate_table_name(s.name)) for s in opened]  # names in NFC
+        remove_tables = [validate_table_name(name) for name in remove_tables]
         writer.check_upload_names([s.name for s in opened] + [u.info.name for u in unchanged], remove_tables)
         who = writer.Authorship(author, message, run_id, meta, force, force_reason)
         for attempt in range(1, MAX_COLLECTED_RETRIES + 1):
@@ -410,7 +429,8 @@ class Store:
             replace: The new commit holds only these tables (default) or keeps the branch's others.
             extra_parents: Parents after the branch head (e.g. the source commit, for lineage).
         """
-        info = self.table_info(dataset, source_revision, table)
+        context, info = self._table_at(dataset, source_revision, table)
+        self.manifests.get(info.manifest_id, context)  # a damaged source manifest is named as such
         upload = writer.Upload(tuple(writer.selected_table(self, info, name, ids) for name, ids in selections.items()),
                                replace, (), tuple(extra_parents))
         return writer.commit_upload(self, dataset, validate_ref_name(branch), upload,
@@ -599,6 +619,13 @@ class Store:
 
         return compact_all(self.objects, self.catalog)
 
+    # ------------------------------------------------------------- integrity (issue 12)
+    def _table_at(self, dataset: str, revision: str | None, table: str | None) -> tuple[ReadContext, TableInfo]:
+        """A table of a commit and the context its reads name in integrity errors."""
+        commit = self.get_commit(dataset, revision)
+        info = tables.pick_table(commit, table)
+        return ReadContext(dataset, commit.id, info.name), info
+
     # ------------------------------------ diff, merge, edits (storage/commit_diff.py, merge.py, edit.py)
     def set_table_key(self, dataset: str, table: str, columns: Sequence[str] | None) -> tuple[str, ...] | None:
         """Declare the key columns of a dataset's table (None drops it; see :mod:`.table_keys`).
@@ -719,3 +746,9 @@ class Store:
 
         return edits.cherry_pick(self, dataset, branch, commit, mainline=mainline, message=message, author=author,
                            run_id=run_id)
+
+
+def _check_description(description: str, tags: Sequence[str]) -> None:
+    validate_text(description, "description")
+    for tag in tags:
+        validate_text(tag, "tag", MAX_NAME_LENGTH)

@@ -5,6 +5,10 @@
 Each referenced pack is opened once and only the row groups that hold wanted rows are
 read; the rows are then put in logical order with one vectorised ``take``. A manifest
 that is a single whole pack (a first upload) is returned as read, with no take at all.
+
+Every pack is checked against its id before it is decoded (once per process, see
+:meth:`.ObjectStore.verified_path`) and read with Parquet page checksum verification;
+any failure is a :class:`~.errors.CorruptObject` naming dataset, commit, table and pack.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import pyarrow.parquet as pq
 
 from .errors import CorruptObject
 from .hashing import KEY_COLUMNS, KEY_TYPES
+from .integrity import ReadContext, in_context, reading
 from .manifest import Manifest, expand_ranges
 from .objects import ObjectStore
 
@@ -33,16 +38,26 @@ class ManifestCache:
         self.objects = objects
         self._cache: dict[str, Manifest] = {}
 
-    def get(self, manifest_id: str) -> Manifest:
-        """The manifest, read and parsed on first use.
+    def get(self, manifest_id: str, context: ReadContext | None = None) -> Manifest:
+        """The manifest, read, checked against its id and parsed on first use.
+
+        Args:
+            context: The dataset, commit and table being read (named in errors).
 
         Raises:
-            CorruptObject: it is missing, does not hash to its id, or cannot be parsed.
+            CorruptObject: it is missing, damaged or cannot be parsed.
         """
         if manifest_id not in self._cache:
-            self._cache[manifest_id] = Manifest.from_bytes(self.objects.read_verified("manifests", manifest_id),
-                                                           manifest_id)
+            try:
+                data = self.objects.read_bytes("manifests", manifest_id)
+                self._cache[manifest_id] = Manifest.from_bytes(data, manifest_id)
+            except CorruptObject as e:
+                raise in_context(e, context) from e.__cause__
         return self._cache[manifest_id]
+
+    def clear(self) -> None:
+        """Forget every parsed manifest (the next read of each checks it again)."""
+        self._cache.clear()
 
 
 def _conform(table: pa.Table, schema: pa.Schema, names: list[str]) -> pa.Table:
@@ -53,7 +68,28 @@ def _conform(table: pa.Table, schema: pa.Schema, names: list[str]) -> pa.Table:
     return table if table.schema.equals(target) else table.cast(target)
 
 
-def _read_pack_ranges(path: str, starts: np.ndarray, counts: np.ndarray,
+def open_pack(objects: ObjectStore, pack_id: str) -> pq.ParquetFile:
+    """Open a row pack for reading: its bytes checked against its id, page checksums verified.
+
+    Raises:
+        CorruptObject: missing or damaged (without reader context; wrap in :func:`.integrity.reading`).
+    """
+    path = objects.verified_path("packs", pack_id)
+    with reading(objects, "packs", pack_id, None):
+        return pq.ParquetFile(path, page_checksum_verification=True)
+
+
+def read_pack_keys(objects: ObjectStore, pack_id: str, context: ReadContext | None = None) -> pa.Table:
+    """The row-key columns of a whole pack, in pack order (the dedup index's input).
+
+    Raises:
+        CorruptObject: the pack is missing or damaged.
+    """
+    with reading(objects, "packs", pack_id, context):
+        return open_pack(objects, pack_id).read(columns=list(KEY_COLUMNS))
+
+
+def _read_pack_ranges(pf: pq.ParquetFile, starts: np.ndarray, counts: np.ndarray,
                       columns: list[str]) -> tuple[pa.Table, np.ndarray]:
     """Read the row groups of one pack that the ranges touch.
 
@@ -63,10 +99,6 @@ def _read_pack_ranges(path: str, starts: np.ndarray, counts: np.ndarray,
     Returns:
         The rows read, and for each range the index of its first row in that table.
     """
-    try:
-        pf = pq.ParquetFile(path, page_checksum_verification=True)
-    except (OSError, pa.ArrowException) as e:
-        raise CorruptObject(f"row pack {path} cannot be read: {e}", path=path) from e
     meta = pf.metadata
     n_groups = meta.num_row_groups
     sizes = np.array([meta.row_group(i).num_rows for i in range(n_groups)], dtype=np.int64)
@@ -78,12 +110,10 @@ def _read_pack_ranges(path: str, starts: np.ndarray, counts: np.ndarray,
     np.add.at(marks, g_first, 1)
     np.add.at(marks, g_last + 1, -1)
     wanted = np.flatnonzero(np.cumsum(marks[:-1]) > 0)
-    try:
-        if len(wanted) == n_groups:
-            return pf.read(columns=columns), starts
-        table = pf.read_row_groups(wanted.tolist(), columns=columns)
-    except (OSError, pa.ArrowException) as e:  # a flipped byte: checksum, decompression or decoding error
-        raise CorruptObject(f"row pack {path} is corrupt: {e}", path=path) from e
+    # a flipped byte (checksum, decompression or decoding error) becomes a CorruptObject in the caller's `reading`
+    if len(wanted) == n_groups:
+        return pf.read(columns=columns), starts
+    table = pf.read_row_groups(wanted.tolist(), columns=columns)
     read_offset = np.zeros(n_groups, dtype=np.int64)
     read_offset[wanted] = np.cumsum(sizes[wanted]) - sizes[wanted]
     return table, starts - firsts[g_first] + read_offset[g_first]
@@ -95,6 +125,7 @@ def read_manifest(
     schema: pa.Schema,
     columns: list[str] | None = None,
     with_keys: bool = False,
+    context: ReadContext | None = None,
 ) -> pa.Table:
     """Materialise a manifest's rows in order.
 
@@ -104,9 +135,13 @@ def read_manifest(
         schema: The commit table's Arrow schema (data columns).
         columns: Data columns to return (default: all, in schema order).
         with_keys: Also return the two row-key columns.
+        context: The dataset, commit and table being read (named in errors).
 
     Returns:
         An Arrow table, one row per manifest row, in manifest order.
+
+    Raises:
+        CorruptObject: a pack is missing or damaged (naming dataset, commit, table and pack).
     """
     names = list(columns) if columns is not None else list(schema.names)
     if with_keys:
@@ -120,11 +155,15 @@ def read_manifest(
     base = 0
     for p in np.unique(manifest.pack):
         sel = np.flatnonzero(manifest.pack == p)
-        if not objects.exists("packs", manifest.packs[p]):
-            raise CorruptObject(f"row pack {manifest.packs[p]} is missing from the store", object_id=manifest.packs[p])
-        path = str(objects.path("packs", manifest.packs[p]))
-        table, local = _read_pack_ranges(path, manifest.start[sel], manifest.count[sel], names)
-        parts.append(_conform(table, out_schema, names))
+        pack_id = manifest.packs[p]
+        with reading(objects, "packs", pack_id, context):
+            pf = open_pack(objects, pack_id)
+            if int(manifest.start[sel].min()) < 0 or int((manifest.start[sel] + manifest.count[sel]).max()) > \
+                    pf.metadata.num_rows:
+                raise objects.corrupt("packs", pack_id, f"has {pf.metadata.num_rows} rows, fewer than the "
+                                      "manifest refers to")
+            table, local = _read_pack_ranges(pf, manifest.start[sel], manifest.count[sel], names)
+            parts.append(_conform(table, out_schema, names))
         first_row[sel] = base + local
         base += table.num_rows
     combined = pa.concat_tables(parts) if len(parts) > 1 else parts[0]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import unicodedata
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import pyarrow as pa
 
 from . import export as exporting
 from .errors import InvalidInput, TableNotFound
+from .integrity import ReadContext
 from .models import Commit, TableInfo, TablePage
 from .objects import ObjectStore
 from .rows import ManifestCache, read_manifest
@@ -45,6 +47,7 @@ def check_columns(info: TableInfo, columns: Sequence[str] | None) -> list[str] |
     """
     if columns is None:
         return None
+    columns = [c if c in info.schema.names else unicodedata.normalize("NFC", c) for c in columns]
     missing = [c for c in columns if c not in info.schema.names]
     if missing:
         raise InvalidInput(f"table {info.name!r} has no column(s) {missing}; it has {info.schema.names}",
@@ -53,33 +56,38 @@ def check_columns(info: TableInfo, columns: Sequence[str] | None) -> list[str] |
 
 
 def read_page(objects: ObjectStore, manifests: ManifestCache, info: TableInfo, offset: int, limit: int | None,
-              columns: Sequence[str] | None, with_keys: bool) -> TablePage:
-    """Rows ``offset .. offset+limit-1`` of a table in upload order."""
+              columns: Sequence[str] | None, with_keys: bool, context: ReadContext | None = None) -> TablePage:
+    """Rows ``offset .. offset+limit-1`` of a table in upload order.
+
+    Raises:
+        CorruptObject: a manifest or pack is missing or damaged (naming ``context``), never wrong rows.
+    """
     if offset < 0 or (limit is not None and limit < 0):
         raise InvalidInput(f"offset and limit must not be negative (got {offset}, {limit})")
     names = check_columns(info, columns)
-    manifest = manifests.get(info.manifest_id).window(offset, limit)
-    return TablePage(read_manifest(objects, manifest, info.schema, names, with_keys), offset, info.row_count)
+    manifest = manifests.get(info.manifest_id, context).window(offset, limit)
+    rows = read_manifest(objects, manifest, info.schema, names, with_keys, context=context)
+    return TablePage(rows, offset, info.row_count)
 
 
 def read_rows(objects: ObjectStore, manifests: ManifestCache, info: TableInfo, row_ids: np.ndarray,
-              columns: Sequence[str] | None = None) -> pa.Table:
+              columns: Sequence[str] | None = None, context: ReadContext | None = None) -> pa.Table:
     """Some rows of a table, by logical row id, in the order given.
 
     Raises:
         InvalidInput: a row id is outside the table, or a column is unknown.
     """
     names = check_columns(info, columns)
-    manifest = manifests.get(info.manifest_id).select(np.asarray(row_ids, dtype=np.int64))
-    return read_manifest(objects, manifest, info.schema, names)
+    manifest = manifests.get(info.manifest_id, context).select(np.asarray(row_ids, dtype=np.int64))
+    return read_manifest(objects, manifest, info.schema, names, context=context)
 
 
 def iter_batches(objects: ObjectStore, manifests: ManifestCache, info: TableInfo,
-                 batch_rows: int = EXPORT_BATCH_ROWS) -> Iterator[pa.Table]:
+                 batch_rows: int = EXPORT_BATCH_ROWS, context: ReadContext | None = None) -> Iterator[pa.Table]:
     """A table's rows as a stream of Arrow tables (bounded memory)."""
-    manifest = manifests.get(info.manifest_id)
+    manifest = manifests.get(info.manifest_id, context)
     for start in range(0, max(manifest.row_count, 1), batch_rows):
-        yield read_manifest(objects, manifest.window(start, batch_rows), info.schema)
+        yield read_manifest(objects, manifest.window(start, batch_rows), info.schema, context=context)
 
 
 def export(objects: ObjectStore, manifests: ManifestCache, commit: Commit, path: str | os.PathLike,
@@ -99,11 +107,13 @@ def export(objects: ObjectStore, manifests: ManifestCache, commit: Commit, path:
     tmp = path.with_name(f".{path.name}.tmp")
     try:
         if fmt == "xlsx":
-            sheets = ((i.name, read_page(objects, manifests, i, 0, None, None, False).table) for i in infos)
+            sheets = ((i.name, read_page(objects, manifests, i, 0, None, None, False,
+                                         ReadContext(commit.dataset, commit.id, i.name)).table) for i in infos)
             exporting.write_excel(sheets, tmp)
         else:
             writer = exporting.write_csv if fmt == "csv" else exporting.write_parquet
-            writer(iter_batches(objects, manifests, infos[0]), infos[0].schema, tmp)
+            context = ReadContext(commit.dataset, commit.id, infos[0].name)
+            writer(iter_batches(objects, manifests, infos[0], context=context), infos[0].schema, tmp)
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)

@@ -29,7 +29,7 @@ from .errors import InvalidInput, ObjectCollected, RefConflict, SchemaDriftRejec
 from .hashing import keys_digest, logical_schema
 from .ingest import IngestedTable
 from .models import BRANCH, Commit, CommitResult, Dataset, TableInfo, TableResult, utc_now
-from .names import validate_table_name
+from .names import MAX_NAME_LENGTH, validate_table_name, validate_text
 from .rows import read_manifest
 from .schema_drift import DriftPolicy, compare_commits
 
@@ -76,7 +76,13 @@ class Authorship:
 def new_commit(dataset: str, tables: Mapping[str, TableInfo], parents: tuple[str, ...], author: str,
                message: str, created_at: str | None = None, run_id: str | None = None,
                meta: Mapping | None = None) -> Commit:
-    """A commit value (not yet stored) with its id computed."""
+    """A commit value (not yet stored) with its id computed.
+
+    Raises:
+        InvalidInput: the author or message is not valid text (checked alike on every backend).
+    """
+    validate_text(author, "author", MAX_NAME_LENGTH)
+    validate_text(message, "message")
     created_at = created_at or utc_now()
     tables = dict(sorted(tables.items()))
     tree = tree_id(tables)
@@ -286,7 +292,7 @@ def selected_table(store: Store, info: TableInfo, name: str, row_ids: np.ndarray
         name: The new table's name.
         row_ids: Logical row ids (int64) of the source, in the order wanted.
     """
-    validate_table_name(name)
+    name = validate_table_name(name)
     manifest = store.manifests.get(info.manifest_id).select(np.asarray(row_ids, dtype=np.int64))
     rows = read_manifest(store.objects, manifest, info.schema, with_keys=True)
     manifest_id = store.objects.put_bytes("manifests", manifest.to_bytes())

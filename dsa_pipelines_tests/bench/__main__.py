@@ -22,6 +22,7 @@ SUITES = {
     "history": "dsa_pipelines_tests.bench.bench_history",
     "gc": "dsa_pipelines_tests.bench.bench_gc",
     "scale": "dsa_pipelines_tests.bench.bench_scale",
+    "integrity": "dsa_pipelines_tests.bench.bench_integrity",
     "diff": "dsa_pipelines_tests.bench.bench_diff",
 }
 

@@ -520,3 +520,11 @@ def test_duplicate_and_reserved_column_names_are_rejected() -> None:
         hashing.row_hashes(pa.table([pa.array([1]), pa.array([2])], names=["a", "a"]))
     with pytest.raises(InvalidInput, match="reserved"):
         hashing.canonicalize(pa.table({K1: [1]}))
+
+
+def test_wide_tables_are_hashed_in_column_blocks_with_the_same_bytes():
+    rng = np.random.default_rng(3)
+    width = 3 * hashing._BLOCK_COLUMNS + 5
+    table = pa.table({f"c{i:04d}": pa.array(rng.integers(-5, 5, 20)) if i % 3 else
+                      pa.array([None if v == 0 else f"s{v}" for v in rng.integers(0, 4, 20)]) for i in range(width)})
+    assert hashing.row_hashes(table).to_pylist() == [bytes.fromhex(h) for h in reference_hash(table)]

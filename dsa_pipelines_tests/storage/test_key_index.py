@@ -14,6 +14,7 @@ from dsa_pipelines.storage.catalog.key_index_schema import (
 )
 from dsa_pipelines.storage.catalog.schema import packs
 from dsa_pipelines.storage.key_runs import KIND, SUFFIX, RunStack
+from dsa_pipelines.storage.objects import forget_verified
 
 
 def _frame(start: int, n: int) -> pd.DataFrame:
@@ -142,3 +143,23 @@ def test_a_run_deleted_behind_the_catalogs_back_is_dropped_and_its_packs_indexed
     assert all(store.objects.exists(KIND, r, SUFFIX) for r in store.live_index_runs())
     all_packs, covered = _covered(store)
     assert all_packs == covered
+
+
+def test_a_damaged_run_is_never_trusted(store: Store):
+    """A flipped byte anywhere in a run (a key, a position, the footer) must not make a commit point at the
+    wrong rows: the run is checked against its id once per process, dropped and rebuilt from its packs."""
+    store.create_dataset("k")
+    store.commit("k", _frame(0, 200), table="t")
+    for i, fraction in enumerate((0.1, 0.3, 0.5, 0.7, 0.85, 0.95)):
+        [run_id] = store.live_index_runs()
+        path = store.objects.path(KIND, run_id, SUFFIX)
+        data = bytearray(path.read_bytes())
+        data[int(len(data) * fraction)] ^= 0x5A
+        path.write_bytes(bytes(data))
+        forget_verified()  # as a new process would
+        name = f"copy{i}"
+        store.create_dataset(name)
+        res = store.commit(name, _frame(0, 200), table="t")
+        assert store.read_table(name, "main").table.to_pandas().equals(_frame(0, 200))
+        assert res.tables["t"].rows == 200
+    assert store.fsck(deep=True).ok

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 
 from ..errors import AlreadyExists, ImmutableRef, RefConflict, RevisionNotFound
 from ..models import BRANCH, TAG, Ref, ReflogEntry, utc_now
+from ..names import MAX_MESSAGE_LENGTH, MAX_NAME_LENGTH, validate_text
 from .gc_guard import hold_writer_guard, require_commits
 from .schema import reflog, refs
 
@@ -62,6 +63,8 @@ class RefStore:
     @staticmethod
     def _log(conn: sa.Connection, dataset: str, name: str, kind: str, old: str | None, new: str | None,
              actor: str, reason: str, now: str) -> None:
+        validate_text(actor, "actor", MAX_NAME_LENGTH)
+        validate_text(reason, "reason", 2 * MAX_MESSAGE_LENGTH)  # "commit: <message>"
         conn.execute(
             reflog.insert().values(
                 dataset=dataset, ref_name=name, kind=kind, old_commit=old, new_commit=new,

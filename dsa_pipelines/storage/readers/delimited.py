@@ -20,6 +20,11 @@ NULL). The delimiter is a tab for ``.tsv``, else the
 most frequent of ``, ; <tab> |`` on the header line (``,`` for ``.csv`` on a tie, tab
 for ``.txt``). Header names are stripped of surrounding whitespace (as DuckDB does).
 
+A NUL byte anywhere in the file is refused (naming line, field and byte offset): text
+files never hold one, and no spreadsheet could show it. A line may hold at most
+``$DSA_CSV_MAX_LINE_BYTES`` bytes (default 2,000,000, DuckDB's own default); a longer
+one is an error naming it.
+
 Empty values: an empty unquoted field is NULL; a quoted empty field ``""`` is the empty
 string. This is the rule of PostgreSQL's and DuckDB's CSV export, so exporting a
 table and uploading the file again reproduces it exactly. (A writer that quotes every
@@ -37,10 +42,20 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
+from dsa_pipelines import settings
+
 from .. import engine
-from ..errors import InvalidFile
-from .sniff import find_invalid_utf8
-from .source import BATCH_ROWS, SourceTable, check_column_names, conform_batch, invalid_file, plain_schema
+from ..errors import InvalidFile, ResourceLimit
+from .sniff import find_invalid_utf8, nul_byte_error
+from .source import (
+    SourceTable,
+    batch_rows,
+    check_column_names,
+    conform_batch,
+    invalid_file,
+    plain_schema,
+)
+from .type_hints import pinned_types
 
 _CANDIDATES = {"csv": ",;\t|", "txt": "\t,;|"}
 _QUOTED = re.compile(r'"(?:[^"]|"")*"')
@@ -51,8 +66,15 @@ _MAX_LINE = re.compile(r"Maximum line size of (\d+) bytes")
 _OPTIONS = (
     "header=true, delim=$delim, quote='\"', escape='\"', comment='', skip=0, "
     "strict_mode=true, null_padding=false, ignore_errors=false, allow_quoted_nulls=false, "
-    "encoding='utf-8', names=$names"
+    "encoding='utf-8', names=$names, max_line_size=$max_line"
 )
+DEFAULT_MAX_LINE_BYTES = 2_000_000
+_SCAN_CHUNK = 1 << 22
+
+
+def max_line_bytes() -> int:
+    """The longest CSV line accepted, ``DSA_CSV_MAX_LINE_BYTES`` (default 2,000,000)."""
+    return settings.current().csv_max_line_bytes
 
 
 @dataclass(frozen=True)
@@ -73,7 +95,8 @@ class _Options:
         return f"SELECT {select} FROM read_csv($path, {_OPTIONS}{extra})"
 
     def params(self, path: Path) -> dict[str, object]:
-        params: dict[str, object] = {"path": str(path), "delim": self.delimiter, "names": list(self.names)}
+        params: dict[str, object] = {"path": str(path), "delim": self.delimiter, "names": list(self.names),
+                                     "max_line": max_line_bytes()}
         if self.types:
             params["types"] = dict(self.types)
         return params
@@ -83,7 +106,7 @@ class _ConversionFailed(Exception):
     """A value did not fit its column's sniffed type (internal: triggers the retry)."""
 
 
-def open_delimited(path: Path, *, fmt: str, name: str, origin: str) -> SourceTable:
+def open_delimited(path: Path, *, fmt: str, name: str, origin: str, stored: pa.Schema | None = None) -> SourceTable:
     """Open a CSV/TSV/TXT file as a :class:`SourceTable`.
 
     A file with a header but no data rows is rejected: an upload with no rows is
@@ -95,6 +118,8 @@ def open_delimited(path: Path, *, fmt: str, name: str, origin: str) -> SourceTab
         fmt: ``csv``, ``tsv`` or ``txt`` (chooses the delimiter rule).
         name: The table name.
         origin: The file as named in messages.
+        stored: The schema of the table this upload replaces, if any: its types are kept
+            where the text fits them (see :mod:`.type_hints`).
 
     Returns:
         The source table; ``row_count_hint`` is the exact row count.
@@ -109,6 +134,7 @@ def open_delimited(path: Path, *, fmt: str, name: str, origin: str) -> SourceTab
     header = _parse_header(path, origin, delimiter)
     names = [h.strip() for h in header]
     check_column_names(names, origin=origin, path=str(path))
+    _check_no_nul(path, origin)
     options = _Options(delimiter, tuple(names))
     try:
         schema, rows = _validate(path, origin, options)
@@ -120,11 +146,35 @@ def open_delimited(path: Path, *, fmt: str, name: str, origin: str) -> SourceTab
             raise _error(path, origin, options, e.__cause__) from e.__cause__
     if rows == 0:
         raise invalid_file(f"{origin}: has a header but no data rows", path=str(path), line=2)
+    if stored is not None and (pinned := pinned_types(schema, stored)):
+        trial = _Options(delimiter, options.names, options.full_detection,
+                         tuple({**dict(options.types), **pinned}.items()))
+        try:
+            schema, rows = _validate(path, origin, trial)
+            options = trial
+        except _ConversionFailed:
+            pass  # a value does not fit the stored type: the detected types stand
 
     def batches() -> Iterator[pa.RecordBatch]:
         return _stream(path, origin, options, schema)
 
     return SourceTable(name=name, origin=origin, schema=schema, batches=batches, row_count_hint=rows)
+
+
+def _check_no_nul(path: Path, origin: str) -> None:
+    """Refuse a NUL byte anywhere in the file (one memchr pass, 4 MiB at a time)."""
+    with path.open("rb") as f:
+        offset, line, carry = 0, 1, b""
+        while chunk := f.read(_SCAN_CHUNK):
+            at = chunk.find(b"\x00")
+            if at >= 0:
+                data = carry + chunk
+                raise nul_byte_error(origin, data, len(carry) + at, offset - len(carry), line, path=str(path))
+            tail = chunk.rfind(b"\n")
+            carry = chunk[tail + 1:] if tail >= 0 else carry + chunk  # the unfinished line, for the field count
+            carry = carry[-(1 << 20):]
+            offset += len(chunk)
+            line += chunk.count(b"\n")
 
 
 def _read_first_line(path: Path, origin: str) -> str:
@@ -158,8 +208,10 @@ def _sniff_delimiter(line: str, candidates: str) -> str:
     return candidates[counts.index(max(counts))]
 
 
-def _connect() -> duckdb.DuckDBPyConnection:
-    con = engine.connect()
+def _connect(columns: int = 0) -> duckdb.DuckDBPyConnection:
+    con = engine.connect(memory_limit=engine.wide_memory_limit(columns))
+    if columns >= engine.WIDE_COLUMNS:  # one scan thread: a wide file's vectors are the memory
+        con.execute("SET threads=1")
     con.execute("SET TimeZone='UTC'")  # TIMESTAMPTZ values arrive as UTC instants
     con.execute("SET enable_progress_bar=false")
     con.execute("SET preserve_insertion_order=true")  # rows stream in file order
@@ -169,7 +221,7 @@ def _connect() -> duckdb.DuckDBPyConnection:
 def _validate(path: Path, origin: str, options: _Options) -> tuple[pa.Schema, int]:
     """Convert every value once; return the Arrow schema and the row count."""
     counts = ", ".join(f'count("{n.replace(chr(34), chr(34) * 2)}")' for n in options.names)
-    con = _connect()
+    con = _connect(len(options.names))
     try:
         schema = con.sql(options.query() + " LIMIT 0", params=options.params(path)).to_arrow_table().schema
         rows = con.sql(options.query(f"count(*), {counts}"), params=options.params(path)).fetchall()[0][0]
@@ -185,7 +237,7 @@ def _validate(path: Path, origin: str, options: _Options) -> tuple[pa.Schema, in
 def _settle_types(path: Path, origin: str, options: _Options) -> _Options:
     """Detect the types from the whole file once and pin them for later passes."""
     full = _Options(options.delimiter, options.names, full_detection=True)
-    con = _connect()
+    con = _connect(len(options.names))
     try:
         types = [str(t) for t in con.sql(full.query() + " LIMIT 0", params=full.params(path)).types]
     except duckdb.Error as e:
@@ -196,9 +248,10 @@ def _settle_types(path: Path, origin: str, options: _Options) -> _Options:
 
 
 def _stream(path: Path, origin: str, options: _Options, schema: pa.Schema) -> Iterator[pa.RecordBatch]:
-    con = _connect()
+    con = _connect(len(options.names))
     try:
-        reader = con.sql(options.query(), params=options.params(path)).to_arrow_reader(BATCH_ROWS)
+        relation = con.sql(options.query(), params=options.params(path))
+        reader = relation.to_arrow_reader(batch_rows(len(options.names)))
         if not plain_schema(reader.schema).equals(schema):
             raise invalid_file(f"{origin}: the file changed after it was opened", path=str(path))
         for batch in reader:
@@ -223,6 +276,11 @@ def _error(path: Path, origin: str, options: _Options, exc: BaseException | None
     """Turn a DuckDB error into an InvalidFile naming the line (and column) at fault."""
     message = str(exc)
     where = str(path)
+    if isinstance(exc, duckdb.OutOfMemoryException):
+        raise ResourceLimit(
+            f"{origin}: reading its {len(options.names):,} columns ran out of DuckDB memory "
+            f"(limit {engine.wide_memory_limit(len(options.names))}); raise DSA_DUCKDB_MEMORY_LIMIT (e.g. 2GB)",
+            limit=engine.memory_limit_setting(), setting="DSA_DUCKDB_MEMORY_LIMIT", path=where) from exc
     if "Invalid unicode" in message or "not utf-8 encoded" in message:
         return _utf8_error(path, origin)
     if _is_conversion(exc):

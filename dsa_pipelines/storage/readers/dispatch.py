@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+
+import pyarrow as pa
 
 from ..errors import InvalidInput
 from .delimited import open_delimited
@@ -19,6 +21,7 @@ def open_sources(
     *,
     table: str | None = None,
     sheets: Sequence[str] | None = None,
+    stored: Mapping[str, pa.Schema] | None = None,
 ) -> list[SourceTable]:
     """Open source files as tables: one per CSV/TSV/Parquet file, one per workbook sheet.
 
@@ -32,6 +35,8 @@ def open_sources(
             sheet of a single workbook. Default: the file stem, or the sheet name.
         sheets: The sheets to read from each workbook, in this order (default: all
             worksheets); an error if no workbook is given.
+        stored: {table name: schema} of the tables the upload replaces; a CSV keeps
+            their column types where its text fits them (see :mod:`.type_hints`).
 
     Returns:
         The tables, in the order of ``paths`` (and of ``sheets`` within a workbook).
@@ -65,7 +70,8 @@ def open_sources(
         elif fmt == "parquet":
             opened = [open_parquet(path, name=table or path.stem, origin=origin)]
         else:
-            opened = [open_delimited(path, fmt=fmt, name=table or path.stem, origin=origin)]
+            name = table or path.stem
+            opened = [open_delimited(path, fmt=fmt, name=name, origin=origin, stored=(stored or {}).get(name))]
         for source in opened:
             if source.name in origins:
                 raise InvalidInput(

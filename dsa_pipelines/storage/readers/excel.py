@@ -1,8 +1,10 @@
 """Excel workbooks (.xlsx/.xlsm): one table per worksheet, read with openpyxl.
 
 Row 1 holds the column names; every later row with a value is a data row (rows with no
-value at all are skipped, so trailing blank rows vanish). A column with neither a name
-nor any value is ignored; a column with values but no name is an error.
+value at all are skipped, so trailing blank rows vanish, and cost nothing: see
+:mod:`.sheet_rows`, which also bounds how far the archive may inflate). A column with
+neither a name nor any value is ignored; a column with values but no name is an error.
+A merged range's value belongs to its top-left cell; its other cells are empty.
 
 Excel stores numbers, text, booleans and date-times, so a column's type is decided
 from all its values:
@@ -20,7 +22,8 @@ text                                      string
 a mix of the above, or no value at all    string (values as text)
 ========================================  ====================
 
-Formulas give their cached value (``None`` if the file was never calculated). A sheet is
+Formulas give their cached value; a formula without one (the file was never calculated)
+and Excel's non-existent 1900-02-29 (serial 60) are refused, naming the cells. A sheet is
 read once, when it is opened, into Arrow arrays of :data:`BATCH_ROWS` rows (openpyxl
 parses a cell at a time, so a second pass would double the cost; a sheet has at most
 1,048,576 rows).
@@ -29,6 +32,7 @@ parses a cell at a time, so a second pass would double the cost; a sheet has at 
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import warnings
 import zipfile
 import zlib
@@ -41,7 +45,14 @@ from openpyxl.utils import get_column_letter
 from openpyxl.utils.exceptions import InvalidFileException
 
 from ..errors import InvalidInput
-from .source import BATCH_ROWS, SourceTable, check_column_names, invalid_file
+from .sheet_rows import check_archive, sheet_rows
+from .source import (
+    BATCH_ROWS,
+    SourceTable,
+    batch_rows,
+    check_column_names,
+    invalid_file,
+)
 
 _GROUP = {bool: "bool", int: "number", float: "number", str: "str", dt.datetime: "datetime",
           dt.date: "datetime", dt.time: "time", dt.timedelta: "duration"}
@@ -70,6 +81,7 @@ def open_workbook(path: Path, *, origin: str, sheets: Sequence[str] | None, tabl
     """
     where = str(path)
     corrupt = f"{origin}: is not a readable .xlsx workbook (corrupt or truncated)"
+    check_archive(path, origin)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # openpyxl warns about unsupported extensions
         try:
@@ -192,17 +204,19 @@ def _trimmed(row: tuple[object, ...]) -> tuple[object, ...]:
 
 
 def _read_sheet(ws, *, name: str, origin: str, path: str) -> SourceTable:
-    ws.reset_dimensions()  # some writers store a wrong <dimension>; read what is there
-    rows = ws.iter_rows(values_only=True)
-    header = _trimmed(next(rows, ()))
+    rows = sheet_rows(ws, origin=origin, path=path)
+    first = next(rows, None)
+    header_row = first[1] if first is not None and first[0] == 1 else ()
+    pending = [first] if first is not None and first[0] != 1 else []
+    header = _trimmed(header_row)
     names = ["" if v is None else _text(v).strip() for v in header]
     named = [i for i, n in enumerate(names) if n]
     check_column_names([names[i] for i in named], origin=origin, path=path, label=_letters(named))
     columns: list[_Column] = []
     total = 0
     chunk: list[tuple[object, ...]] = []
-    for row in rows:
-        row = _trimmed(row)
+    for _, values in itertools.chain(pending, rows):
+        row = _trimmed(values)
         if row:
             chunk.append(row)
         if len(chunk) == BATCH_ROWS:
@@ -224,7 +238,7 @@ def _read_sheet(ws, *, name: str, origin: str, path: str) -> SourceTable:
     table = pa.Table.from_arrays(arrays, names=[names[i] for i in kept])
 
     def batches() -> Iterator[pa.RecordBatch]:
-        return iter(table.to_batches(max_chunksize=BATCH_ROWS))
+        return iter(table.to_batches(max_chunksize=batch_rows(table.num_columns)))
 
     return SourceTable(name=name, origin=origin, schema=table.schema, batches=batches, row_count_hint=total)
 

@@ -8,7 +8,14 @@ import pandas as pd
 import pyarrow as pa
 
 from ..errors import InvalidInput
-from .source import BATCH_ROWS, SourceTable, check_column_names, plain_schema
+from .source import (
+    BATCH_ROWS,
+    SourceTable,
+    batch_rows,
+    check_column_names,
+    check_column_types,
+    plain_schema,
+)
 
 
 def source_from_frame(name: str, data: pa.Table | pd.DataFrame, *, origin: str = "DataFrame") -> SourceTable:
@@ -40,12 +47,15 @@ def source_from_frame(name: str, data: pa.Table | pd.DataFrame, *, origin: str =
         table = data
     else:
         raise InvalidInput(f"{origin}: expected a pyarrow Table or pandas DataFrame, got {type(data).__name__}")
+    if not table.column_names:
+        raise InvalidInput(f"{origin}: the table has no columns")
+    check_column_types(table.schema, origin=origin)
     schema = plain_schema(table.schema)
     if not table.schema.equals(schema, check_metadata=True):
         table = table.cast(schema)
 
     def batches() -> Iterator[pa.RecordBatch]:
-        return iter(table.to_batches(max_chunksize=BATCH_ROWS))
+        return iter(table.to_batches(max_chunksize=min(BATCH_ROWS, batch_rows(table.num_columns))))
 
     return SourceTable(name=name, origin=origin, schema=schema, batches=batches, row_count_hint=table.num_rows)
 

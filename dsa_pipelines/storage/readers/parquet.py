@@ -8,7 +8,15 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .source import BATCH_ROWS, SourceTable, check_column_names, conform_batch, invalid_file, plain_schema
+from .source import (
+    SourceTable,
+    batch_rows,
+    check_column_names,
+    check_column_types,
+    conform_batch,
+    invalid_file,
+    plain_schema,
+)
 
 
 def open_parquet(path: Path, *, name: str, origin: str) -> SourceTable:
@@ -36,7 +44,10 @@ def open_parquet(path: Path, *, name: str, origin: str) -> SourceTable:
             rows = pf.metadata.num_rows
     except (pa.ArrowException, OSError) as e:
         raise invalid_file(f"{origin}: is not a readable Parquet file (truncated or corrupt): {e}", path=where) from e
+    if not stored.names:
+        raise invalid_file(f"{origin}: Parquet file has no columns", path=where)
     check_column_names(stored.names, origin=origin, path=where)
+    check_column_types(stored, origin=origin, path=where)
     if rows == 0:
         raise invalid_file(f"{origin}: Parquet file has no rows", path=where)
     schema = plain_schema(stored)
@@ -44,7 +55,7 @@ def open_parquet(path: Path, *, name: str, origin: str) -> SourceTable:
     def batches() -> Iterator[pa.RecordBatch]:
         try:
             with pq.ParquetFile(path) as pf:
-                for batch in pf.iter_batches(batch_size=BATCH_ROWS):
+                for batch in pf.iter_batches(batch_size=batch_rows(len(schema))):
                     yield conform_batch(batch, schema)
         except (pa.ArrowException, OSError) as e:
             raise invalid_file(f"{origin}: corrupt Parquet data: {e}", path=where) from e

@@ -10,6 +10,7 @@ from __future__ import annotations
 import codecs
 from pathlib import Path
 
+from ..errors import InvalidFile
 from .source import invalid_file
 
 PARQUET_MAGIC = b"PAR1"
@@ -111,8 +112,41 @@ def detect_format(path: Path) -> str:
             "remove the password or save it as .xlsx", path=where)
     if expected == "text" and kind == "utf16":
         raise invalid_file(f"{where}: is UTF-16 text; only UTF-8 is supported, save it as UTF-8", path=where)
+    if expected == "text" and kind == "binary" and _looks_like_text(head):
+        raise nul_byte_error(where, head, head.index(b"\x00"))
     raise invalid_file(
         f"{where}: the extension is {suffix} but the content looks like {_DESCRIPTIONS[kind]}", path=where)
+
+
+def _looks_like_text(head: bytes) -> bool:
+    """UTF-8 text with a few NUL bytes (a damaged or oddly exported CSV), not a binary file."""
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as e:
+        if e.start < len(head) - 3:  # not just a sequence cut at the probe's end
+            return False
+    return head.count(b"\x00") <= 4 + len(head) // 100
+
+
+def nul_byte_error(where: str, data: bytes, offset: int, base_offset: int = 0, base_line: int = 1,
+                   path: str | None = None) -> InvalidFile:
+    """The error for a NUL byte in a text file, naming line, byte offset and field.
+
+    Args:
+        where: The file, for the message.
+        path: The file path (default: ``where``).
+        data: Bytes of the file starting at ``base_offset`` (line ``base_line``).
+        offset: Index of the NUL in ``data``.
+    """
+    start = data.rfind(b"\n", 0, offset) + 1
+    line_bytes = data[start:offset]
+    line = base_line + data.count(b"\n", 0, offset)
+    delimiter = max(b",;\t|", key=lambda d: line_bytes.count(bytes([d])))
+    field = line_bytes.count(bytes([delimiter])) + 1
+    return invalid_file(
+        f"{where}: line {line}, field {field} (byte offset {base_offset + offset}): contains a NUL byte (0x00), "
+        "which text files never hold; remove it or export the file again", path=path or where, line=line,
+        column=str(field), byte_offset=base_offset + offset)
 
 
 def find_invalid_utf8(path: Path) -> tuple[int, int] | None:

@@ -8,16 +8,26 @@ type is delivered as the plain type holding the same values.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 import pyarrow as pa
 
 from ..errors import InvalidFile, InvalidInput
-from ..names import RESERVED_PREFIX
+from ..hashing import logical_type
+from ..names import _HIDDEN, RESERVED_PREFIX
 
 BATCH_ROWS = 131_072
-"""Rows per record batch (a multiple of DuckDB's 2,048-row vector)."""
+"""Rows per record batch (a multiple of DuckDB's 2,048-row vector) of a table of up to 64 columns."""
+BATCH_CELLS = 8 * 1024 * 1024
+"""Values per record batch: a wider table gets fewer rows per batch (at least 1,024), so a batch of a
+10,000-column file is ~1,000 rows, not 131,072 (which would be gigabytes)."""
+
+
+def batch_rows(columns: int) -> int:
+    """Rows per batch for a table of ``columns`` columns (see :data:`BATCH_CELLS`)."""
+    return max(1024, min(BATCH_ROWS, BATCH_CELLS // max(columns, 1)))
 
 
 @dataclass(frozen=True)
@@ -30,7 +40,7 @@ class SourceTable:
             ``"sales.xlsx, sheet 'Q1'"``, ``"DataFrame"``.
         schema: The Arrow schema of every batch.
         batches: Returns a fresh iterator over the rows as record batches of at most
-            :data:`BATCH_ROWS` rows; each call reads the source again.
+            :func:`batch_rows` rows; each call reads the source again.
         row_count_hint: The number of rows when known without reading the batches.
     """
 
@@ -98,6 +108,43 @@ def invalid_file(
     return InvalidFile(message, path=path, line=line, column=column, byte_offset=byte_offset, **fields)
 
 
+def check_column_types(schema: pa.Schema, *, origin: str, path: str | None = None) -> None:
+    """Refuse columns whose type cannot be versioned, naming every one of them (and the file).
+
+    Nested types (struct, list, map), durations, intervals and extension types have no
+    canonical encoding yet (``docs/hashing.md``); encode them as string or binary first.
+
+    Raises:
+        InvalidFile: in a file (``path`` given); InvalidInput: in an in-memory table.
+    """
+    bad = []
+    for field in schema:
+        try:
+            logical_type(field.type)
+        except InvalidInput:
+            bad.append(f"{field.name!r} ({field.type})")
+    if not bad:
+        return
+    message = (f"{origin}: {len(bad)} column(s) of a type that cannot be versioned: {', '.join(bad)}; nested "
+               "(struct, list, map), duration, interval and extension types are not supported — encode them as "
+               "string (e.g. JSON) or binary first")
+    first = schema.names[[f"{n!r} ({t})" for n, t in zip(schema.names, schema.types)].index(bad[0])]
+    if path is not None:
+        raise invalid_file(message, path=path, column=first, columns=bad)
+    raise InvalidInput(message, column=first, columns=bad)
+
+
+def _hidden_character(name: str) -> str | None:
+    """The first character of a column name that no header should hold (NUL and other controls
+    except tab and line breaks, lone surrogates, bidi controls, zero-width space, BOM)."""
+    for ch in name:
+        if ch in "\t\n\r":
+            continue
+        if unicodedata.category(ch) in ("Cc", "Cs") or ch in _HIDDEN:
+            return ch
+    return None
+
+
 def _default_label(position: int) -> str:
     return f"column {position}"
 
@@ -111,9 +158,12 @@ def check_column_names(
 ) -> None:
     """Reject empty, duplicate and reserved column names; never rename them.
 
-    Names are duplicates when they are equal ignoring case and surrounding whitespace
-    (``"ID"`` and ``"id "``): DuckDB, the store's engine, resolves identifiers without
-    regard to case, so such a pair could not be told apart in a query.
+    Names are duplicates when they are equal ignoring case, surrounding whitespace and
+    Unicode normalisation (``"ID"`` and ``"id "``; ``café`` precomposed and decomposed):
+    DuckDB, the store's engine, resolves identifiers without regard to case, and the
+    store keeps names in NFC, so such a pair could not be told apart. A name holding a
+    control character other than tab and line breaks (NUL…), a lone surrogate, a
+    bidirectional control, a zero-width space or a BOM is refused.
 
     Args:
         names: The column names in order (``None`` counts as empty).
@@ -135,7 +185,12 @@ def check_column_names(
         if name.startswith(RESERVED_PREFIX):
             problems.append(f"{label(position)} {name!r} starts with the reserved prefix {RESERVED_PREFIX!r}")
             first_bad = first_bad or name
-        groups.setdefault(name.strip().casefold(), []).append(position)
+        if (ch := _hidden_character(name)) is not None:
+            problems.append(f"{label(position)} {name!r} contains the invisible or control character "
+                            f"U+{ord(ch):04X}")
+            first_bad = first_bad or name
+            continue
+        groups.setdefault(unicodedata.normalize("NFC", name.strip()).casefold(), []).append(position)
     for positions in groups.values():
         if len(positions) > 1:
             listed = " and ".join(f"{label(p)} {names[p - 1]!r}" for p in positions)
