@@ -15,6 +15,10 @@ Examples::
     dsa branch customers cleanup v1
     dsa reset customers main v1 --reason "bad upload"
     dsa export customers main out.csv
+    dsa diff customers v1 v2 --key customer_id --stat
+    dsa merge customers cleanup main --strategy amount=theirs
+    dsa edit customers main changes.csv
+    dsa revert customers main 1a2b3c4d
     dsa gc --dry-run --grace 1h
     dsa fsck --deep
     dsa delete-dataset customers --reason "duplicate of clients"
@@ -31,7 +35,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
 
-from dsa_pipelines import settings
+from dsa_pipelines import cli_changes, settings
 from dsa_pipelines.storage import DsaError, Store
 
 
@@ -227,6 +231,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--reason", required=True)
     p = cmd("restore-dataset", _restore_dataset, "undo a dataset's soft delete")
     p.add_argument("dataset")
+    cli_changes.add_arguments(cmd)  # diff, merge, edit, revert, cherry-pick
     return parser
 
 
@@ -259,7 +264,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         with Store.open(args.store) as store:
-            code = args.func(store, args)
+            code = args.func(store, args) or 0
         sys.stdout.flush()
     except BrokenPipeError:
         # The reader went away (``dsa log x | head -1``): stop quietly, like git. Point stdout at
@@ -269,7 +274,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except DsaError as e:
         print(f"dsa: {type(e).__name__}: {e}", file=sys.stderr)
         return 2
-    return code or 0
+    return code
 
 
 if __name__ == "__main__":

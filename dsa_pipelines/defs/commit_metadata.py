@@ -13,7 +13,9 @@ from dataclasses import dataclass
 import dagster as dg
 
 from dsa_pipelines.defs.partitions import commits_partitions
-from dsa_pipelines.storage import Commit, CommitResult, TableInfo
+from dsa_pipelines.storage import Commit, CommitResult, Diff, DsaError, Store, TableDiff, TableInfo
+
+PREVIEW_ROWS = 20
 
 COMMIT = dg.AssetKey("commit")
 COMMIT_SCHEMA = dg.AssetKey("commit_schema")
@@ -108,8 +110,59 @@ def null_rate(commit: Commit) -> float:
     return round(nulls / cells, 6) if cells else 0.0
 
 
+def _cell(value: object) -> str:
+    return "null" if value is None else str(value)
+
+
+def preview_table(td: TableDiff, limit: int = PREVIEW_ROWS) -> dg.TableMetadataValue:
+    """Up to ``limit`` differing rows as a Dagster table: change, row ids, and ``old → new`` per changed cell."""
+    rows = td.rows(limit=limit).to_pylist()  # at most `limit` rows
+    meta = {"change", "base_logical_row_id", "logical_row_id", "changed_columns"}
+    data = [c for c in td.rows(limit=0).column_names if c not in meta and not c.endswith("__old")]
+    records = []
+    for r in rows:
+        changed = set(r["changed_columns"] or [])
+        cells = {c: f"{_cell(r[c + '__old'])} → {_cell(r[c])}" if c in changed else _cell(r[c]) for c in data}
+        records.append(dg.TableRecord({"change": r["change"], "base row": _cell(r["base_logical_row_id"]),
+                                       "row": _cell(r["logical_row_id"]), **cells}))
+    schema = dg.TableSchema(columns=[dg.TableColumn(c, "string") for c in ("change", "base row", "row", *data)])
+    return dg.MetadataValue.table(records, schema=schema)
+
+
+def diff_summary(diff: Diff) -> str:
+    """Markdown: per table its status, counts and schema changes."""
+    lines = ["| table | status | added | removed | changed | schema |", "|---|---|---:|---:|---:|---|"]
+    for name, t in diff.tables.items():
+        s = t.schema
+        schema = "; ".join([*(f"+{n} ({ty})" for n, ty in s.added), *(f"-{n}" for n, _ in s.removed),
+                            *(f"{n}: {a}→{b}" for n, a, b in s.retyped), *(f"moved {n}" for n in s.reordered)])
+        lines.append(f"| {name} | {t.status} | {t.added:,} | {t.removed:,} | {t.changed:,} | {schema or '-'} |")
+    return "\n".join(lines)
+
+
+def diff_metadata(diff: Diff) -> dict:
+    """The summary, counts and a preview of changed rows per differing table."""
+    metadata: dict = {"changes": dg.MetadataValue.md(diff_summary(diff)), "rows added": diff.added,
+                      "rows removed": diff.removed, "rows changed": diff.changed}
+    for name, t in diff.tables.items():
+        if t.added or t.removed or t.changed:
+            metadata[f"changed rows: {name}"] = preview_table(t)
+    return metadata
+
+
+def changes_metadata(store: Store, commit: Commit) -> dict:
+    """"Changes vs first parent" of a commit (computed O(changes) from the manifests)."""
+    if not commit.parents:
+        return {}
+    try:
+        diff = store.diff(commit.dataset, commit.parents[0], commit.id)
+    except DsaError as e:
+        return {"changes": f"unavailable: {e}"}
+    return {"changes vs": commit.parents[0][:12], **diff_metadata(diff)}
+
+
 def commit_metadata(commit: Commit, branch: str, status: str, result: CommitResult | None = None, *,
-                    parent: Commit | None = None, version: int | None = None) -> dict:
+                    parent: Commit | None = None, version: int | None = None, store: Store | None = None) -> dict:
     """Metadata of a commit partition (of ``commit`` and of ``datasets/<name>``), leading with
     what a reader looks for first: dataset, branch, version, message, author, time.
 
@@ -120,6 +173,7 @@ def commit_metadata(commit: Commit, branch: str, status: str, result: CommitResu
         result: The commit call's result (rows new vs reused of the uploaded tables).
         parent: The commit's first parent; without a result, its tables tell which ones changed.
         version: The commit's version number (its depth in its first-parent chain).
+        store: The store, to add the changes against the first parent (counts, schema, preview).
     """
     rows = table_rows(commit, parent, result)
     metadata: dict = {
@@ -142,6 +196,8 @@ def commit_metadata(commit: Commit, branch: str, status: str, result: CommitResu
         metadata["dagster/column_schema"] = table_schema(next(iter(commit.tables.values())))
     if commit.run_id:
         metadata["dagster_run_id"] = dg.MetadataValue.dagster_run(commit.run_id)
+    if store is not None:
+        metadata.update(changes_metadata(store, commit))
     return metadata
 
 

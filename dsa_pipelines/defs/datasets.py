@@ -178,7 +178,7 @@ def commit_events(store: Store, commit: Commit, branch: str, status: str,
     """The partitions and metadata of one commit (its version and first parent read from the store)."""
     parent = store.get_commit(commit.dataset, commit.parents[0]) if commit.parents else None
     version = store.log(commit.dataset, commit.id, limit=1)[0].version
-    metadata = commit_metadata(commit, branch, status, result, parent=parent, version=version)
+    metadata = commit_metadata(commit, branch, status, result, parent=parent, version=version, store=store)
     return CommitEvents(commit, version, partition_key(commit.id), version_key(version, commit.id), metadata)
 
 

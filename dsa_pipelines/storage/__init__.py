@@ -13,6 +13,7 @@ Features extend it through :mod:`dsa_pipelines.storage.extension`.
 
 import importlib
 
+from .diff_models import Diff, SchemaDiff, TableDiff
 from .errors import (
     AlreadyExists,
     AmbiguousRevision,
@@ -25,6 +26,8 @@ from .errors import (
     InvalidFile,
     InvalidInput,
     InvalidName,
+    KeyViolation,
+    MergeConflict,
     NotFound,
     ObjectCollected,
     RefConflict,
@@ -33,6 +36,7 @@ from .errors import (
     SchemaDriftRejected,
     StorageFull,
     TableNotFound,
+    UnrelatedHistories,
 )
 from .gc_models import FsckProblem, FsckReport, GcReport
 from .models import (
@@ -65,6 +69,7 @@ __all__ = [
     "Dataset",
     "DatasetDeleted",
     "DatasetNotFound",
+    "Diff",
     "DriftPolicy",
     "DsaError",
     "FsckProblem",
@@ -76,7 +81,10 @@ __all__ = [
     "InvalidInput",
     "InvalidName",
     "KnownDigest",
+    "KeyViolation",
     "LogEntry",
+    "MergeConflict",
+    "MergeResult",
     "NewDataset",
     "NotFound",
     "ObjectCollected",
@@ -84,15 +92,19 @@ __all__ = [
     "RefConflict",
     "ReflogEntry",
     "RevisionNotFound",
+    "SchemaDiff",
     "SchemaChange",
     "SchemaDriftRejected",
     "SchemaDriftReport",
     "Store",
+    "TableDiff",
     "TableInfo",
     "TablePage",
     "TableNotFound",
     "TableResult",
+    "UnrelatedHistories",
     "compare_commits",
+    "read_changes",
     "validate_dataset_name",
     "validate_ref_name",
     "validate_table_name",
@@ -104,6 +116,8 @@ __all__ = [
 # cycle, and a CLI command that needs only errors and models starts fast.
 _LAZY = {
     "Store": "repository",
+    "MergeResult": "merge",
+    "read_changes": "edit_file",
     "NewDataset": "writer",
     "KnownDigest": "file_digest",
     "DriftPolicy": "schema_drift",

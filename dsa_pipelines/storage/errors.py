@@ -113,3 +113,15 @@ class SourceRestart(Exception):  # noqa: N818 — not an error: a signal from a 
     def __init__(self, source: object) -> None:
         super().__init__(f"{getattr(source, 'origin', source)}: read again with settled types")
         self.source = source
+
+
+class KeyViolation(InvalidInput):
+    """A table key that is not a key: a null or duplicated key value (fields: table, key, value, rows)."""
+
+
+class MergeConflict(DsaError):
+    """Changes that cannot be combined without a decision (fields: dataset, conflicts)."""
+
+
+class UnrelatedHistories(InvalidInput):
+    """Two commits with no common ancestor, merged without ``allow_unrelated=True``."""

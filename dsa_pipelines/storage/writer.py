@@ -145,8 +145,12 @@ def _backoff(attempt: int) -> float:
 
 
 def commit_upload(store: Store, dataset: str, branch: str, upload: Upload, who: Authorship, *,
-                  publish: bool = True, retry_seconds: float = RETRY_SECONDS) -> CommitResult:
+                  publish: bool = True, retry_seconds: float = RETRY_SECONDS,
+                  expected_head: str | None = None) -> CommitResult:
     """Commit ingested tables onto a branch by compare-and-swap, rebuilding on a moved head.
+
+    With ``expected_head`` the tables were computed against that head (a merge, an edit):
+    if the branch is elsewhere, RefConflict is raised at once instead of rebuilding.
 
     Raises:
         RevisionNotFound: the branch is missing (or was deleted meanwhile).
@@ -160,6 +164,9 @@ def commit_upload(store: Store, dataset: str, branch: str, upload: Upload, who: 
         attempt += 1
         ds = store.get_dataset(dataset)
         head = store.get_commit(dataset, store.branch(dataset, branch).commit_id)
+        if expected_head is not None and head.id != expected_head:
+            raise RefConflict(f"branch {branch!r} of dataset {dataset!r} moved from {expected_head[:12]} to "
+                              f"{head.id[:12]}", dataset=dataset, name=branch, expected=expected_head, actual=head.id)
         tables = _tree(head, branch, upload)
         results = _results(head, upload)
         removed = tuple(sorted(set(head.tables) - set(tables)))
@@ -182,6 +189,8 @@ def commit_upload(store: Store, dataset: str, branch: str, upload: Upload, who: 
             time.sleep(_backoff(attempt))  # the head was collected after it moved: rebuild on the new one
             continue
         except RefConflict as e:
+            if expected_head is not None:
+                raise
             if time.monotonic() + _backoff(attempt) >= deadline:
                 with store.catalog.write() as conn:
                     insert_commit(conn, commit, packs=packs, objects=store.objects)
