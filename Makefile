@@ -32,8 +32,9 @@ test: install
 lint: install
 	$(BIN)/ruff check .
 
+# dagster dev + the reports server; Ctrl-C or SIGTERM stops both and leaves no process behind.
 dev: install $(DAGSTER_HOME)/dagster.yaml
-	$(BIN)/dagster dev -h 127.0.0.1 -p $${DAGSTER_PORT:-3000} -w workspace.yaml
+	$(BIN)/python -m dsa_pipelines.dev --host 127.0.0.1 --port $${DAGSTER_PORT:-3000}
 
 bench: install
 	$(BIN)/python -m dsa_pipelines_tests.bench $(BENCH_ARGS)

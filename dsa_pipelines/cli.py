@@ -1,7 +1,9 @@
 """``dsa``: the version store from a terminal (no Dagster needed).
 
 Commits made here show up in Dagster too: a sensor watching the catalog adds their
-partitions. The store is opened from ``DSA_STORE_ROOT`` / ``DSA_CATALOG_URL``.
+partitions. The store is ``--store PATH``, else ``DSA_STORE_ROOT`` / ``DSA_CATALOG_URL``,
+else ``data/store`` — which is created only in the project folder: elsewhere ``dsa``
+refuses (exit 2) rather than silently making an empty store.
 
 Examples::
 
@@ -13,6 +15,10 @@ Examples::
     dsa branch customers cleanup v1
     dsa reset customers main v1 --reason "bad upload"
     dsa export customers main out.csv
+    dsa diff customers v1 v2 --key customer_id --stat
+    dsa merge customers cleanup main --strategy amount=theirs
+    dsa edit customers main changes.csv
+    dsa revert customers main 1a2b3c4d
     dsa gc --dry-run --grace 1h
     dsa fsck --deep
     dsa delete-dataset customers --reason "duplicate of clients"
@@ -28,11 +34,14 @@ security section.
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import sys
 from collections.abc import Sequence
 from datetime import timedelta
+from pathlib import Path
 
+from dsa_pipelines import cli_changes, settings
 from dsa_pipelines.storage import DsaError, Store
 
 
@@ -105,7 +114,9 @@ def _reflog(store: Store, args: argparse.Namespace) -> None:
 
 
 def _export(store: Store, args: argparse.Namespace) -> None:
-    path = store.export(args.dataset, args.revision, args.path, table=args.table)
+    columns = [c.strip() for c in args.columns.split(",")] if args.columns else None
+    path = store.export(args.dataset, args.revision, args.path, table=args.table, columns=columns, where=args.where,
+                        compression=args.compression)
     print(f"wrote {path}")
 
 
@@ -266,6 +277,8 @@ def build_parser() -> argparse.ArgumentParser:
     """The ``dsa`` argument parser."""
     parser = argparse.ArgumentParser(prog="dsa", description="Row-level versioning of tabular datasets.")
     parser.add_argument("--author", default="", help="who acts (recorded on commits and in the reflog)")
+    parser.add_argument("--store", metavar="PATH",
+                        help="store root (default: $DSA_STORE_ROOT, or data/store in the project folder)")
     sub = parser.add_subparsers(dest="command", required=True)
 
     def cmd(name: str, func, help_: str) -> argparse.ArgumentParser:  # noqa: ANN001
@@ -319,6 +332,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("revision")
     p.add_argument("path")
     p.add_argument("-t", "--table")
+    p.add_argument("-c", "--columns", help="only these columns, comma-separated, in this order")
+    p.add_argument("-w", "--where", help="only rows for which this SQL expression holds, e.g. \"amount > 100\"")
+    p.add_argument("--compression", help="CSV: gzip or zstd; Parquet: zstd (default), snappy, gzip, lz4, brotli, none")
     _access_commands(cmd)
     p = cmd("gc", _gc, "remove unreachable commits and objects, compact sparse packs")
     p.add_argument("--dry-run", action="store_true", help="only report what would be removed")
@@ -332,19 +348,50 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--reason", required=True)
     p = cmd("restore-dataset", _restore_dataset, "undo a dataset's soft delete")
     p.add_argument("dataset")
+    cli_changes.add_arguments(cmd)  # diff, merge, edit, revert, cherry-pick
     return parser
 
 
+def _is_project(folder: Path) -> bool:
+    pyproject = folder / "pyproject.toml"
+    return pyproject.is_file() and "dsa_pipelines" in pyproject.read_text(encoding="utf-8", errors="replace")
+
+
+def implicit_store_problem() -> str | None:
+    """Why the default store must not be used here (None: it may be opened, or created).
+
+    With neither ``--store`` nor ``$DSA_STORE_ROOT``, the store is ``./data/store``: an
+    existing one is opened; a missing one is created only inside the project folder, never
+    silently anywhere else.
+    """
+    config = settings.current()
+    if config.store_root_set or (config.store_root / "catalog.db").exists() or _is_project(Path.cwd()):
+        return None
+    return (f"no store here: {config.store_root} does not exist and {Path.cwd()} is not the DSA Pipelines "
+            "project folder. Run dsa from the project folder, or name the store with --store PATH "
+            "(or DSA_STORE_ROOT=PATH).")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the ``dsa`` command; returns the exit code (2 for a store error)."""
+    """Run the ``dsa`` command; returns the exit code (2 for a store error, 141 for a closed pipe)."""
     args = build_parser().parse_args(argv)
+    problem = None if args.store else implicit_store_problem()
+    if problem:
+        print(f"dsa: {problem}", file=sys.stderr)
+        return 2
     try:
-        with Store.open() as store:
-            code = args.func(store, args)
+        with Store.open(args.store) as store:
+            code = args.func(store, args) or 0
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # The reader went away (``dsa log x | head -1``): stop quietly, like git. Point stdout at
+        # /dev/null so that the interpreter's own flush at exit does not fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except DsaError as e:
         print(f"dsa: {type(e).__name__}: {e}", file=sys.stderr)
         return 2
-    return code or 0
+    return code
 
 
 if __name__ == "__main__":

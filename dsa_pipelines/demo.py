@@ -1,7 +1,8 @@
 """``make run``: ingest the sample files through Dagster and print what the store holds.
 
 Runs the ``ingest`` job (write-audit-publish) on the persistent Dagster instance
-(``$DAGSTER_HOME``), so the runs, the ``commit`` partitions and their checks show up in
+(``$DAGSTER_HOME``), as runs of the code location ``make dev`` serves, so the runs (in the
+``ingest`` job's Runs tab), the datasets, their ``commit`` partitions and checks show up in
 ``make dev`` afterwards. The uploads, in order::
 
     customers    ← customers.csv
@@ -25,6 +26,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import dagster as dg
+from dagster._core.definitions.job_base import InMemoryJob
+from dagster._core.execution.api import execute_run
+from dagster._core.remote_origin import ManagedGrpcPythonEnvCodeLocationOrigin, RemoteJobOrigin, RemoteRepositoryOrigin
+from dagster._core.types.loadable_target_origin import LoadableTargetOrigin
 
 from dsa_pipelines import settings
 from dsa_pipelines.defs import ingest
@@ -33,6 +38,8 @@ from dsa_pipelines.storage import Commit, Store
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLES = REPO / "data" / "samples"
+LOCATION = "dsa_pipelines.definitions"  # the code location of workspace.yaml (named after its module)
+REPOSITORY = "__repository__"  # the repository of a @dg.definitions code location
 
 
 @dataclass(frozen=True)
@@ -74,15 +81,33 @@ def _applied(store: Store, upload: Upload) -> int | None:
     return next((e.version for e in store.log(upload.dataset) if e.commit.message == upload.message), None)
 
 
+def job_origin(job_name: str) -> RemoteJobOrigin:
+    """Where the UI finds a job: the code location ``workspace.yaml`` loads (module
+    ``dsa_pipelines.definitions`` in the project folder). A run created with this origin is
+    listed on the job's page (its Runs tab filters by the location's label) and can be
+    re-executed from the UI."""
+    location = ManagedGrpcPythonEnvCodeLocationOrigin(
+        LoadableTargetOrigin(executable_path=sys.executable, module_name=LOCATION, working_directory=str(REPO)),
+        location_name=LOCATION)
+    return RemoteJobOrigin(RemoteRepositoryOrigin(location, REPOSITORY), job_name)
+
+
 def run_upload(job: dg.JobDefinition, instance: dg.DagsterInstance, samples: Path, upload: Upload) -> Outcome:
-    """Run the ingest job for one upload and read back what it did from the run's tags."""
+    """Run the ingest job for one upload on the instance and read back what it did from the run's tags.
+
+    The run is created in the instance with the code location's origin, then executed here,
+    in this process (the ingest job's executor is in-process): no daemon or code server is
+    needed, and the run shows in the UI like a launched one.
+    """
     config = ingest.IngestConfig(
         dataset=upload.dataset, paths=[str(samples / f) for f in upload.files], message=upload.message,
         table=upload.table, author="demo", dataset_description=upload.description)
     run_config = ingest.ingest_run_config(config)
     run_config = dg.RunConfig(ops=run_config.ops, loggers={"console": {"config": {"log_level": "WARNING"}}})
-    result = job.execute_in_process(run_config=run_config, instance=instance,
-                                    tags=ingest.ingest_run_tags(upload.dataset), raise_on_error=False)
+    run = instance.create_run_for_job(job, run_config=run_config.to_config_dict(),
+                                      tags={**ingest.ingest_run_tags(upload.dataset), "dsa/launched_by": "make run"},
+                                      remote_job_origin=job_origin(job.name))
+    result = execute_run(InMemoryJob(job), run, instance)
     tags = instance.get_run_by_id(result.run_id).tags
     if not result.success:
         failure = next((e for e in result.all_events if e.is_step_failure), None)

@@ -9,11 +9,13 @@ configuration passes a :class:`Settings` around instead.
 ``DSA_STORE_ROOT``                     object store root (default ``data/store``)
 ``DSA_CATALOG_URL``                    catalog SQLAlchemy URL (default SQLite in the root)
 ``DSA_LANDING_DIR``                    landing folder (default ``data/landing``)
-``DSA_LANDING_INTERVAL_SECONDS``       landing sensor interval (default 10)
+``DSA_LANDING_INTERVAL_SECONDS``       landing sensor interval (default 3)
 ``DSA_CATALOG_SENSOR_INTERVAL_SECONDS``  catalog sensors' interval (default 30)
 ``DSA_DUCKDB_MEMORY_LIMIT``            memory cap of every DuckDB connection (default 512MB)
 ``DSA_EXPECTATIONS_DIR``               Great Expectations suites (default ``data/expectations``)
 ``DSA_EXPECTATIONS_MAX_ROWS``          rows validated per table (default 1,000,000)
+``DSA_REPORTS_PORT``                   port of the local reports server ``make dev`` starts (default 3070)
+``DSA_REPORTS_URL``                    base URL of the served reports (default ``http://127.0.0.1:<port>``)
 ``DSA_USER``                           the acting user (default: the OS login name)
 ``DSA_ADMIN``                          comma-separated users who are store admins
 ``DAGSTER_HOME``                       the Dagster instance folder (``make`` sets ``data/dagster``)
@@ -78,6 +80,9 @@ class Settings:
     csv_max_line_bytes: int = 2_000_000
     xlsx_max_inflated_bytes: int = 512 * 1024**2
     xlsx_max_ratio: int = 200
+    reports_port: int = 3070
+    reports_url: str = "http://127.0.0.1:3070"
+    store_root_set: bool = False  # DSA_STORE_ROOT was given (not the implicit default)
     user: str = ""
     admins: frozenset[str] = frozenset()
 
@@ -89,11 +94,15 @@ class Settings:
             InvalidInput: a variable holds a value that cannot be used (it is named).
         """
         env = os.environ if env is None else env
+        port = _int(env, "DSA_REPORTS_PORT", 3070)
+        if port > 65535:
+            raise InvalidInput(f"DSA_REPORTS_PORT must be a port number (1-65535), not {port}",
+                               setting="DSA_REPORTS_PORT")
         return cls(
             store_root=Path(env.get("DSA_STORE_ROOT") or DEFAULT_STORE_ROOT),
             catalog_url=env.get("DSA_CATALOG_URL") or None,
             landing_dir=Path(env.get("DSA_LANDING_DIR") or "data/landing"),
-            landing_interval_seconds=_int(env, "DSA_LANDING_INTERVAL_SECONDS", 10),
+            landing_interval_seconds=_int(env, "DSA_LANDING_INTERVAL_SECONDS", 3),
             catalog_sensor_interval_seconds=_int(env, "DSA_CATALOG_SENSOR_INTERVAL_SECONDS", 30),
             duckdb_memory_limit=_size(env, "DSA_DUCKDB_MEMORY_LIMIT", "512MB"),
             expectations_dir=Path(env.get("DSA_EXPECTATIONS_DIR") or "data/expectations"),
@@ -103,6 +112,9 @@ class Settings:
             csv_max_line_bytes=_int(env, "DSA_CSV_MAX_LINE_BYTES", 2_000_000),
             xlsx_max_inflated_bytes=_int(env, "DSA_XLSX_MAX_INFLATED_BYTES", 512 * 1024**2),
             xlsx_max_ratio=_int(env, "DSA_XLSX_MAX_RATIO", 200),
+            reports_port=port,
+            reports_url=(env.get("DSA_REPORTS_URL") or f"http://127.0.0.1:{port}").rstrip("/"),
+            store_root_set=bool(env.get("DSA_STORE_ROOT")),
             user=(env.get("DSA_USER") or "").strip() or os_login(),
             admins=frozenset(a.strip() for a in (env.get("DSA_ADMIN") or "").split(",") if a.strip()),
         )

@@ -46,7 +46,13 @@ def test_demo_ingests_the_samples_then_finds_no_changes(env: dict[str, Path], ca
         runs = instance.get_runs()
         assert len(runs) == 4 and all(r.job_name == "ingest" for r in runs)
         assert {r.tags["dsa/branch"] for r in runs} == {"customers/main", "sales/main", "transactions/main"}
-        assert len(instance.get_dynamic_partitions("commits")) == 4
+        # runs of the code location make dev serves: listed in the ingest job's Runs tab
+        listed = instance.get_runs(dg.RunsFilter(job_name="ingest", tags={
+            ".dagster/repository": "__repository__@dsa_pipelines.definitions"}))  # the tab's filter
+        assert len(listed) == 4
+        assert all(r.status == dg.DagsterRunStatus.SUCCESS for r in runs)
+        assert len(instance.get_dynamic_partitions("commits")) == 7  # 4 uploads + 3 dataset roots
+        assert len(instance.get_dynamic_partitions("dataset:customers")) == 3  # v0, v1, v2
 
     again = subprocess.run([sys.executable, "-m", "dsa_pipelines.demo"], capture_output=True, text=True,
                            env=dict(os.environ), cwd=REPO, timeout=300)
@@ -56,7 +62,7 @@ def test_demo_ingests_the_samples_then_finds_no_changes(env: dict[str, Path], ca
     with Store.open(env["store"]) as store:
         assert {d.name: store.resolve(d.name, "main") for d in store.list_datasets()} == heads
     with dg.DagsterInstance.get() as instance:
-        assert len(instance.get_dynamic_partitions("commits")) == 4
+        assert len(instance.get_dynamic_partitions("commits")) == 7
 
 
 def test_demo_needs_dagster_home(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:

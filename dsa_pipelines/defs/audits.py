@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import dagster as dg
+from dagster._core.definitions.asset_checks.asset_check_evaluation import AssetCheckEvaluationTargetMaterializationData
 
 from dsa_pipelines.defs.commit_metadata import COMMIT
 from dsa_pipelines.defs.failures import store_errors
@@ -49,16 +50,33 @@ class Audit:
         """Whether this outcome keeps the branch from moving."""
         return not self.passed and self.severity == dg.AssetCheckSeverity.ERROR
 
-    def evaluation(self, partition: str) -> dg.AssetCheckEvaluation:
-        """As an event for a partition of ``commit`` (reported by a job step)."""
+    def evaluation(self, partition: str, instance: dg.DagsterInstance | None = None) -> dg.AssetCheckEvaluation:
+        """As an event for a partition of ``commit`` (reported by a job step).
+
+        With the instance, the evaluation names the partition's latest ``commit``
+        materialization as its target, so the UI counts the check as current for that
+        partition (a check result without a target shows as "missing" on the Partitions tab).
+        """
         return dg.AssetCheckEvaluation(
             asset_key=COMMIT, check_name=self.check_name, passed=self.passed, severity=self.severity,
-            description=self.description, metadata=self.metadata, blocking=True, partition=partition)
+            description=self.description, metadata=self.metadata, blocking=True, partition=partition,
+            target_materialization_data=latest_materialization(instance, partition) if instance else None)
 
     def result(self) -> dg.AssetCheckResult:
         """As the result of an executed asset check."""
         return dg.AssetCheckResult(passed=self.passed, severity=self.severity, description=self.description,
                                    metadata=self.metadata)
+
+
+def latest_materialization(instance: dg.DagsterInstance,
+                           partition: str) -> AssetCheckEvaluationTargetMaterializationData | None:
+    """The latest ``commit`` materialization of a partition, as an asset check's target."""
+    records = instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=COMMIT, asset_partitions=[partition]), limit=1).records
+    if not records:
+        return None
+    return AssetCheckEvaluationTargetMaterializationData(storage_id=records[0].storage_id,
+                                                         run_id=records[0].run_id, timestamp=records[0].timestamp)
 
 
 def drift_audit(store: Store, dataset: str, commit_id: str) -> Audit:

@@ -1,12 +1,15 @@
 """Sensors that follow the catalog: new commits become partitions, new branch heads get
 their statistics and profile.
 
-- ``catalog_commits_sensor`` adds a ``commits`` partition for every commit, including
-  those made outside Dagster (Python API, CLI), and records each of those as a
-  materialization of the ``commit`` asset with the commit's metadata. Commits made by a
-  Dagster run (e.g. ``ingest``) were recorded by that run and only get their partition.
+- ``catalog_commits_sensor`` adds the partitions of every commit (``commits`` and its
+  dataset's), including those made outside Dagster (Python API, CLI), and records each of
+  those as materializations of ``commit``, ``commit_schema`` and ``datasets/<name>`` with
+  the commit's real metadata (rows new vs reused from the catalog, ``published`` when a
+  branch holds it). Commits made by a Dagster run (e.g. ``ingest``) were recorded by that
+  run and only get their partitions. Each tick that found commits refreshes ``datasets``.
 - ``branch_heads_sensor`` follows the reflog (ingest, reset, merges, the Python API) and
-  requests the ``commit_head_assets`` job for every new branch head (once per commit).
+  requests the ``commit_head_assets`` job for every new branch head (once per commit; on
+  its first tick for every current head, a bounded number per tick).
 
 Both read the catalog with a cursor (see :mod:`dsa_pipelines.storage.catalog.feeds`) and never
 lock anything. Interval: ``$DSA_CATALOG_SENSOR_INTERVAL_SECONDS`` (default 30 s).
@@ -17,7 +20,7 @@ import json
 import dagster as dg
 
 from dsa_pipelines import settings
-from dsa_pipelines.defs.commit_metadata import COMMIT, commit_metadata
+from dsa_pipelines.defs.datasets import DATASETS, CommitEvents, commit_events, overview_metadata, partition_requests
 from dsa_pipelines.defs.partitions import commits_partitions, partition_key
 from dsa_pipelines.defs.resources import StoreResource
 from dsa_pipelines.defs.statistics import HEAD_ASSETS_JOB
@@ -25,6 +28,8 @@ from dsa_pipelines.storage import BRANCH, Commit, Store
 
 COMMITS_PER_TICK = 100
 MOVES_PER_TICK = 500
+HEADS_PER_TICK = 20
+HISTORY_LIMIT = 1000
 
 
 def interval_seconds() -> int:
@@ -41,54 +46,94 @@ def _made_by_dagster(instance: dg.DagsterInstance, commit: Commit) -> bool:
     return bool(commit.run_id) and instance.get_run_by_id(commit.run_id) is not None
 
 
-def _branches_at(store: Store, commit: Commit) -> str:
-    return ", ".join(r.name for r in store.refs_at(commit.dataset, commit.id) if r.kind == BRANCH)
+class _Placement:
+    """Which branches point at, or hold in their recent history, the commits of a batch."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._history: dict[str, dict[str, set[str]]] = {}
+
+    def _branches(self, dataset: str) -> dict[str, set[str]]:
+        if dataset not in self._history:
+            self._history[dataset] = {
+                b.name: {e.commit.id for e in self.store.log(dataset, b.commit_id, limit=HISTORY_LIMIT)}
+                for b in self.store.branches(dataset) if b.kind == BRANCH}
+        return self._history[dataset]
+
+    def place(self, commit: Commit) -> tuple[str, str]:
+        """(branches, status): ``published`` if a branch holds the commit, else ``staged``."""
+        at = [r.name for r in self.store.refs_at(commit.dataset, commit.id) if r.kind == BRANCH]
+        holding = at or [name for name, ids in self._branches(commit.dataset).items() if commit.id in ids]
+        return ", ".join(holding) or "none", "published" if holding else "staged"
+
+
+def _external_events(store: Store, commit: Commit, placement: _Placement) -> CommitEvents:
+    branch, status = placement.place(commit)
+    return commit_events(store, commit, branch, status)
 
 
 @dg.sensor(minimum_interval_seconds=interval_seconds(), default_status=dg.DefaultSensorStatus.RUNNING)
 def catalog_commits_sensor(context: dg.SensorEvaluationContext, store: StoreResource) -> dg.SensorResult:
-    """Adds a ``commits`` partition for every new commit in the catalog, and records commits made
-    outside Dagster (Python API, CLI) as ``commit`` materializations with their metadata
-    (dataset, message, author, parents, rows per table)."""
+    """Adds the partitions of every new commit in the catalog (in ``commits`` and in its dataset's
+    ``dataset:<name>``), records commits made outside Dagster (Python API, CLI) as ``commit``,
+    ``commit_schema`` and ``datasets/<name>`` materializations with their metadata (dataset,
+    branch, version, status, rows new vs reused per table) and refreshes the ``datasets`` overview."""
     opened = store.open()
     found, cursor = opened.new_commits(json.loads(context.cursor) if context.cursor else None,
                                       limit=COMMITS_PER_TICK)
     keys = _new_partitions(context.instance, [partition_key(c.id) for c in found])
-    events = [
-        dg.AssetMaterialization(
-            COMMIT, partition=partition_key(c.id), description=c.message or None,
-            metadata=commit_metadata(c, _branches_at(opened, c), "external"))
-        for c in found if not _made_by_dagster(context.instance, c)
-    ]
+    placement = _Placement(opened)
+    described = [_external_events(opened, c, placement) for c in found]
+    external = [e for e in described if not _made_by_dagster(context.instance, e.commit)]
+    events = [m for e in external for m in e.materializations()]
     if found:
+        events.append(dg.AssetMaterialization(DATASETS, metadata=overview_metadata(opened)))
         context.log.info(f"{len(found)} new commit(s); {len(keys)} new partition(s); "
-                         f"{len(events)} made outside Dagster")
+                         f"{len(external)} made outside Dagster")
+    requests = [commits_partitions.build_add_request(keys)] if keys else []
     return dg.SensorResult(
         cursor=json.dumps(cursor, sort_keys=True),
-        dynamic_partitions_requests=[commits_partitions.build_add_request(keys)] if keys else [],
+        dynamic_partitions_requests=requests + partition_requests(described, context.instance),
         asset_events=events,
         skip_reason=None if found else "no new commits",
     )
+
+
+def _current_heads(store: Store) -> list[list[str]]:
+    return [[ds.name, b.name, b.commit_id] for ds in store.list_datasets() for b in store.branches(ds.name)
+            if b.kind == BRANCH]
 
 
 @dg.sensor(job_name=HEAD_ASSETS_JOB, minimum_interval_seconds=interval_seconds(),
            default_status=dg.DefaultSensorStatus.RUNNING)
 def branch_heads_sensor(context: dg.SensorEvaluationContext, store: StoreResource) -> dg.SensorResult:
     """Requests statistics and the profile (job ``commit_head_assets``) for every new branch head,
-    whatever moved the branch (ingest, reset, a merge, the Python API); once per commit. On its
-    first tick it starts after the newest ref move already in the catalog."""
+    whatever moved the branch (ingest, reset, a merge, the Python API, the CLI); once per commit.
+    On its first tick it queues every current branch head (so commits made before the UI
+    started get theirs too) and works through them, at most 20 requests per tick."""
     opened = store.open()
     previous = json.loads(context.cursor) if context.cursor else None
-    moves, cursor = opened.new_ref_moves(previous, limit=MOVES_PER_TICK, from_end=previous is None)
-    heads: dict[tuple[str, str], str] = {}
-    for move in moves:
-        if move.kind == BRANCH and move.new_commit:
-            heads[(move.dataset, move.ref_name)] = move.new_commit
+    if previous is None:
+        moves, feed = opened.new_ref_moves(None, limit=MOVES_PER_TICK, from_end=True)
+        pending = _current_heads(opened)  # listed after the feed's start: a move in between is seen twice
+    else:
+        if "feed" not in previous:  # a cursor written before the backfill existed
+            previous = {"feed": previous, "pending": []}
+        moves, feed = opened.new_ref_moves(previous["feed"], limit=MOVES_PER_TICK)
+        pending = previous["pending"] + [[m.dataset, m.ref_name, m.new_commit] for m in moves
+                                         if m.kind == BRANCH and m.new_commit]
+    heads = {(dataset, branch): commit_id for dataset, branch, commit_id in pending}  # the latest per branch
     requests: dict[str, dg.RunRequest] = {}
+    left: list[list[str]] = []
     for (dataset, branch), commit_id in heads.items():
-        commit = opened.get_commit(dataset, commit_id)
         key = partition_key(commit_id)
-        if not commit.tables or key in requests:
+        if key in requests:
+            continue
+        if len(requests) >= HEADS_PER_TICK:
+            left.append([dataset, branch, commit_id])
+            continue
+        commit = opened.get_commit(dataset, commit_id)
+        if not commit.tables:
             continue  # a dataset's empty root commit has nothing to describe
         requests[key] = dg.RunRequest(
             run_key=f"{HEAD_ASSETS_JOB}:{key}", partition_key=key,
@@ -96,7 +141,7 @@ def branch_heads_sensor(context: dg.SensorEvaluationContext, store: StoreResourc
     keys = _new_partitions(context.instance, list(requests))
     return dg.SensorResult(
         run_requests=list(requests.values()) or None,
-        cursor=json.dumps(cursor, sort_keys=True),
+        cursor=json.dumps({"feed": feed, "pending": left}, sort_keys=True),
         dynamic_partitions_requests=[commits_partitions.build_add_request(keys)] if keys else [],
         skip_reason=None if requests else f"{len(moves)} ref move(s), no new branch head with tables",
     )

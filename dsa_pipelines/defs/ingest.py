@@ -3,15 +3,16 @@
 Write-audit-publish in one run, three steps:
 
 1. ``stage_upload`` commits the files as a commit no branch points to
-   (``Store.commit(..., publish=False, run_id=<this run>)``), registers its partition
-   in ``commits`` and reports the ``commit`` and ``commit_schema`` materializations for
-   that partition. Same content as the branch head → "no changes": the run succeeds
-   and the later steps are skipped (no commit, no partition, nothing moves).
+   (``Store.commit(..., publish=False, run_id=<this run>)``), registers its partitions
+   in ``commits`` and in its dataset's ``dataset:<name>`` and reports the ``commit``,
+   ``commit_schema`` and ``datasets/<name>`` materializations for them. Same content as
+   the branch head → "no changes": the run succeeds and the later steps are skipped (no
+   commit, no partition, nothing moves).
 2. ``audit_commit`` reports the ``commit:schema_drift`` and ``commit:expectations``
    checks for the partition, then fails the step if a check failed with ERROR severity
    (drift under policy ``reject``, a failed expectation, an unusable suite).
 3. ``publish_commit`` (skipped when the audit failed) moves the branch to the commit by
-   compare-and-swap and reports old → new.
+   compare-and-swap, reports old → new and the dataset partition's new status.
 
 How the partition is chosen at run time: a run's partition key is fixed at launch, but a
 commit's id is known only once the upload is staged (it hashes the content, the
@@ -23,6 +24,9 @@ commit as a partition of ``commit`` with its checks, and the gate is the run's o
 step order: ``publish_commit`` runs only after ``audit_commit`` succeeded. A failed audit
 leaves the commit (and its partition, metadata and failed checks) inspectable and the
 branch where it was.
+
+The three steps are short and run in the run's own process (the in-process executor): a
+process per step would cost more than the steps themselves.
 
 Concurrency: launch ingest runs with :func:`ingest_run_tags` (``dsa/branch:
 <dataset>/<branch>``); ``dagster.yaml`` allows one queued run per tag value. The
@@ -37,15 +41,25 @@ import dagster as dg
 from pydantic import Field
 
 from dsa_pipelines.defs.audits import drift_audit, expectations_audit
-from dsa_pipelines.defs.commit_metadata import COMMIT, COMMIT_SCHEMA, commit_metadata, schema_metadata
+from dsa_pipelines.defs.commit_metadata import COMMIT
+from dsa_pipelines.defs.datasets import commit_events
 from dsa_pipelines.defs.failures import failure, store_errors
-from dsa_pipelines.defs.partitions import commits_partitions, partition_key
+from dsa_pipelines.defs.partitions import partition_key
 from dsa_pipelines.defs.resources import StoreResource
-from dsa_pipelines.storage import DsaError, InvalidFile, NewDataset, RefConflict
+from dsa_pipelines.storage import DsaError, InvalidFile, KnownDigest, NewDataset, RefConflict
 
 BRANCH_TAG = "dsa/branch"
 COMMIT_TAG = "dsa/commit"
 STATUS_TAG = "dsa/status"
+
+
+class FileDigestConfig(dg.Config):
+    """A file's SHA-256 with the stat it was taken at."""
+
+    path: str = Field(description="The file, as in paths.")
+    sha256: str = Field(description="Hex SHA-256 of its bytes.")
+    size: int = Field(description="Its size in bytes then.")
+    mtime_ns: int = Field(description="Its modification time (ns since the epoch) then.")
 
 
 class IngestConfig(dg.Config):
@@ -69,6 +83,10 @@ class IngestConfig(dg.Config):
                                             description="Create the dataset (with dataset_description) if it "
                                                         "does not exist.")
     dataset_description: str = Field(default="", description="Description of a dataset created by this run.")
+    file_digests: list[FileDigestConfig] = Field(
+        default_factory=list, description="SHA-256 of files the caller hashed already (the landing sensor does, to "
+                                          "name its run): spares the upload one read. Used only while a file's size "
+                                          "and mtime still match; leave empty when launching by hand.")
 
 
 def ingest_run_tags(dataset: str, branch: str = "main") -> dict[str, str]:
@@ -103,19 +121,19 @@ def stage_upload(context: dg.OpExecutionContext, config: IngestConfig, store: St
             message=config.message or f"ingest {', '.join(Path(p).name for p in config.paths)}",
             author=config.author, table=config.table, sheets=config.sheets or None, replace=config.replace,
             publish=False, run_id=context.run_id, meta={"source_files": [Path(p).name for p in config.paths]},
-            create_dataset=new_dataset(config) or False)
+            create_dataset=new_dataset(config) or False,
+            known_digests={d.path: KnownDigest(d.sha256, d.size, d.mtime_ns) for d in config.file_digests})
     context.instance.add_run_tags(context.run_id, {STATUS_TAG: result.status})
     if not result.changed:
         context.log.info(f"no changes: the files equal {config.dataset}/{config.branch} at {result.short_id}; "
                          "no commit was made and the branch did not move")
         return
     key = partition_key(result.commit_id)
-    context.instance.add_dynamic_partitions(commits_partitions.name, [key])
-    context.instance.add_run_tags(context.run_id, {COMMIT_TAG: key})
     commit = opened.get_commit(config.dataset, result.commit_id)
-    yield dg.AssetMaterialization(COMMIT, partition=key, description=commit.message,
-                                  metadata=commit_metadata(commit, config.branch, "staged", result))
-    yield dg.AssetMaterialization(COMMIT_SCHEMA, partition=key, metadata=schema_metadata(commit))
+    events = commit_events(opened, commit, config.branch, "staged", result)
+    events.add_partitions(context.instance)
+    context.instance.add_run_tags(context.run_id, {COMMIT_TAG: key})
+    yield from events.materializations()
     context.log.info(f"staged {config.dataset} commit {key} for {config.branch} "
                      f"({commit.row_count:,} rows in {len(commit.tables)} table(s))")
     yield dg.Output({"dataset": config.dataset, "branch": config.branch, "commit_id": result.commit_id,
@@ -123,13 +141,13 @@ def stage_upload(context: dg.OpExecutionContext, config: IngestConfig, store: St
 
 
 @dg.op
-def audit_commit(staged: dict, store: StoreResource):  # noqa: ANN201
+def audit_commit(context: dg.OpExecutionContext, staged: dict, store: StoreResource):  # noqa: ANN201
     """Audit: schema drift and expectations on the staged commit; fails if a blocking check failed."""
     opened = store.open()
     audits = [drift_audit(opened, staged["dataset"], staged["commit_id"]),
               expectations_audit(opened, staged["dataset"], staged["commit_id"])]
     for audit in audits:
-        yield audit.evaluation(staged["partition"])
+        yield audit.evaluation(staged["partition"], context.instance)
     blocking = [a for a in audits if a.blocks]
     if blocking:
         head = opened.get_ref(staged["dataset"], staged["branch"])
@@ -163,11 +181,13 @@ def publish_commit(context: dg.OpExecutionContext, staged: dict, store: StoreRes
     context.log.info(f"published {dataset}/{branch}: {old[:12]} → {commit_id[:12]} (v{version})")
     yield dg.AssetObservation(COMMIT, partition=staged["partition"], metadata={
         "published": f"{dataset}/{branch} v{version}", "old head": old[:12], "new head": commit_id[:12]})
+    # The dataset's partition shows the commit's latest status: published.
+    yield commit_events(opened, commit, branch, "published").dataset_materialization()
     yield dg.Output(None, metadata={"branch": f"{dataset}/{branch}", "old": old[:12], "new": commit_id[:12],
                                     "version": version})
 
 
-@dg.job(name="ingest", tags={"dsa/job": "ingest"})
+@dg.job(name="ingest", tags={"dsa/job": "ingest"}, executor_def=dg.in_process_executor)
 def ingest_job() -> None:
     """Upload CSV/Excel/Parquet files as a new version of a dataset: stage the commit, audit it (schema
     drift, expectations), and move the branch only if the blocking audits pass."""

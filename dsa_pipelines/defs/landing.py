@@ -1,7 +1,7 @@
 """The landing folder: drop a file into ``data/landing/<dataset>/`` and it is ingested.
 
 Two sensors share the folder (both on by default, every ``$DSA_LANDING_INTERVAL_SECONDS``,
-default 10 s; the folder is ``$DSA_LANDING_DIR``, default ``data/landing``):
+default 3 s; the folder is ``$DSA_LANDING_DIR``, default ``data/landing``):
 
 - ``landing_sensor`` takes files whose size and mtime did not change since its previous
   tick, moves each to ``.processing/`` and requests one ``ingest`` run for it;
@@ -22,7 +22,7 @@ import dagster as dg
 import pydantic
 
 from dsa_pipelines import settings
-from dsa_pipelines.defs.ingest import IngestConfig, ingest_job, ingest_run_config, ingest_run_tags
+from dsa_pipelines.defs.ingest import FileDigestConfig, IngestConfig, ingest_job, ingest_run_config, ingest_run_tags
 from dsa_pipelines.defs.run_failures import run_failure_text
 from dsa_pipelines.landing.convention import (
     CONVENTION,
@@ -67,19 +67,25 @@ def interval_seconds() -> int:
     return settings.current().landing_interval_seconds
 
 
-def landing_config(target: LandingTarget, path: Path) -> IngestConfig:
+def landing_config(target: LandingTarget, path: Path, digest: dict | None = None) -> IngestConfig:
     """The ``ingest`` job's config for one landed file (sidecar options override the defaults).
+
+    Args:
+        digest: ``{"sha256", "size", "mtime_ns"}`` of the file as the sensor hashed it (the run
+            then does not read the file again just to hash it).
 
     Raises:
         pydantic.ValidationError: an option the ingest job cannot take.
     """
     options = dict(target.options)
+    digests = [FileDigestConfig(path=str(path), **digest)] if digest else []
     return IngestConfig(
         dataset=target.dataset,
         paths=[str(path)],
         branch=target.branch,
         message=options.pop("message", f"landing: {target.relative}"),
         author=options.pop("author", LANDING_AUTHOR),
+        file_digests=digests,
         **options,
     )
 
@@ -88,7 +94,7 @@ def _run_request(c: Claim) -> dg.RunRequest:
     target = LandingTarget(c.request["relative"], c.request["dataset"], c.request["branch"], c.request["options"])
     return dg.RunRequest(
         run_key=c.request["run_key"],
-        run_config=ingest_run_config(landing_config(target, c.path)),
+        run_config=ingest_run_config(landing_config(target, c.path, c.request.get("digest"))),
         tags={**ingest_run_tags(target.dataset, target.branch), TAG_DATASET: target.dataset,
               TAG_FILE: target.relative, TAG_CLAIM: c.id},
     )
@@ -125,10 +131,13 @@ def _take(context: dg.SensorEvaluationContext, root: Path, relative: PurePosixPa
     except (DsaError, UnicodeDecodeError, pydantic.ValidationError) as e:
         reason = str(e) if isinstance(e, DsaError) else f"{relative}: {e}\n{CONVENTION}"
         return f"quarantined {relative} -> {quarantine(root, relative, reason).relative_to(root)}"
-    base = f"{target.dataset}/{target.branch}/{relative.name}/{file_sha256(root / relative)}"
+    stat = (root / relative).stat()  # before hashing: a file changed while hashed then fails the match
+    sha = file_sha256(root / relative)
+    base = f"{target.dataset}/{target.branch}/{relative.name}/{sha}"
     run_key = _free_run_key(context.instance, root, base)
     c = claim(root, relative, {"run_key": run_key, "dataset": target.dataset, "branch": target.branch,
-                               "options": target.options})
+                               "options": target.options,
+                               "digest": {"sha256": sha, "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}})
     context.log.info(f"{relative}: requested ingest onto {target.dataset}@{target.branch} (run key {run_key})")
     return _run_request(c)
 

@@ -4,7 +4,8 @@
   the catalog), shown as one table per commit table; its WARN check
   ``statistical_drift`` compares the commit with its first parent.
 * ``commit_profile`` — a ydata-profiling HTML report per table (sampled above 100k rows),
-  linked from the metadata.
+  linked from the metadata (a path, and a URL under ``$DSA_REPORTS_URL`` that the reports
+  server of ``make dev`` answers).
 * Job ``commit_head_assets`` (:data:`HEAD_ASSETS_JOB`) materialises both for one commit
   partition; the "branch moved" sensor requests it for every new branch head.
 * Schedule ``statistics_refresh`` (stopped by default) fills in statistics for commits
@@ -14,6 +15,7 @@ Any commit can be (re)computed from the UI by materialising its partition.
 """
 
 import warnings
+from pathlib import Path
 
 import dagster as dg
 from pydantic import Field
@@ -25,6 +27,7 @@ from dsa_pipelines.defs.resources import StoreResource
 from dsa_pipelines.quality.distribution_drift import stat_diff
 from dsa_pipelines.quality.profiling import DEFAULT_SAMPLE_ROWS, ProfileSummary, profile_commit
 from dsa_pipelines.quality.statistics import TableStatistics, commits_without_statistics, store_statistics
+from dsa_pipelines.reports_server import report_url
 from dsa_pipelines.storage import Commit, Store
 
 HEAD_ASSETS_JOB = "commit_head_assets"
@@ -138,8 +141,14 @@ class ProfileConfig(dg.Config):
     force: bool = Field(default=False, description="Make new reports even if stored ones fit.")
 
 
-def profile_metadata(commit: Commit, profiles: dict[str, ProfileSummary]) -> dict:
-    """Metadata of a ``commit_profile`` partition: a summary table and a link per report."""
+def profile_metadata(commit: Commit, profiles: dict[str, ProfileSummary], reports_root: Path) -> dict:
+    """Metadata of a ``commit_profile`` partition: a summary table and a link per report.
+
+    Args:
+        commit: The profiled commit.
+        profiles: Its reports, per table.
+        reports_root: The store's reports folder; links point at it as served under ``$DSA_REPORTS_URL``.
+    """
     records = [dg.TableRecord({
         "table": name, "rows": p.row_count, "profiled rows": p.sample_rows, "columns": p.n_vars,
         "missing cells %": p.missing_cells_pct, "duplicate rows %": p.duplicate_rows_pct, "alerts": len(p.alerts),
@@ -152,7 +161,7 @@ def profile_metadata(commit: Commit, profiles: dict[str, ProfileSummary]) -> dic
                       "profiles": dg.MetadataValue.table(records, schema)}
     for name, p in profiles.items():
         metadata[f"report: {name}"] = dg.MetadataValue.path(p.path)
-        metadata[f"report url: {name}"] = dg.MetadataValue.url(f"file://{p.path}")
+        metadata[f"report url: {name}"] = dg.MetadataValue.url(report_url(reports_root, p.path))
         if p.alerts:
             metadata[f"alerts: {name}"] = dg.MetadataValue.md("\n".join(f"- {a}" for a in p.alerts))
     return metadata
@@ -168,7 +177,7 @@ def commit_profile(context: dg.AssetExecutionContext, config: ProfileConfig,
     commit = _commit(opened, context.partition_key)
     profiles = profile_commit(opened, commit.dataset, commit.id, sample_rows=config.sample_rows,
                               minimal=config.minimal, force=config.force)
-    return dg.MaterializeResult(metadata=profile_metadata(commit, profiles))
+    return dg.MaterializeResult(metadata=profile_metadata(commit, profiles, opened.reports_root()))
 
 
 head_assets_job = dg.define_asset_job(

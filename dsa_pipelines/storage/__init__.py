@@ -13,6 +13,7 @@ Features extend it through :mod:`dsa_pipelines.storage.extension`.
 
 import importlib
 
+from .diff_models import Diff, SchemaDiff, TableDiff
 from .errors import (
     AlreadyExists,
     AmbiguousRevision,
@@ -26,6 +27,8 @@ from .errors import (
     InvalidFile,
     InvalidInput,
     InvalidName,
+    KeyViolation,
+    MergeConflict,
     NotFound,
     ObjectCollected,
     PermissionDenied,
@@ -35,6 +38,7 @@ from .errors import (
     SchemaDriftRejected,
     StorageFull,
     TableNotFound,
+    UnrelatedHistories,
     UserNotFound,
 )
 from .gc_models import FsckProblem, FsckReport, GcReport
@@ -70,6 +74,7 @@ __all__ = [
     "Dataset",
     "DatasetDeleted",
     "DatasetNotFound",
+    "Diff",
     "DriftPolicy",
     "DsaError",
     "Grant",
@@ -81,7 +86,11 @@ __all__ = [
     "InvalidFile",
     "InvalidInput",
     "InvalidName",
+    "KnownDigest",
+    "KeyViolation",
     "LogEntry",
+    "MergeConflict",
+    "MergeResult",
     "NewDataset",
     "NotFound",
     "PermissionDenied",
@@ -92,6 +101,7 @@ __all__ = [
     "RefConflict",
     "ReflogEntry",
     "RevisionNotFound",
+    "SchemaDiff",
     "SchemaChange",
     "SchemaDriftRejected",
     "SchemaDriftReport",
@@ -99,13 +109,16 @@ __all__ = [
     "SearchResult",
     "Store",
     "Suggestion",
+    "TableDiff",
     "TableInfo",
     "TablePage",
     "TableNotFound",
     "TableResult",
     "User",
     "UserNotFound",
+    "UnrelatedHistories",
     "compare_commits",
+    "read_changes",
     "validate_dataset_name",
     "validate_ref_name",
     "validate_table_name",
@@ -117,7 +130,10 @@ __all__ = [
 # cycle, and a CLI command that needs only errors and models starts fast.
 _LAZY = {
     "Store": "repository",
+    "MergeResult": "merge",
+    "read_changes": "edit_file",
     "NewDataset": "writer",
+    "KnownDigest": "file_digest",
     "DriftPolicy": "schema_drift",
     "SchemaChange": "schema_drift",
     "SchemaDriftReport": "schema_drift",

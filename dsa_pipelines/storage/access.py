@@ -101,6 +101,10 @@ OPERATIONS: Mapping[str, Rule] = {
     "restore_dataset": Rule(Level.ADMIN, mutates=True, dataset_arg="name"),
     "purge_dataset": Rule(Level.ADMIN, mutates=True, dataset_arg="name"),
     "live_index_runs": Rule(None, STORE), "compact_key_index": Rule(Level.ADMIN, STORE, mutates=True),
+    "reports_root": Rule(None, STORE),
+    # keys, diff, merge, edits (a merge moves a protected branch; its CAS passes move="merge")
+    "table_key": _R, "set_table_key": _A, "diff": _R,
+    "merge": _W, "edit": _W, "revert": _W, "cherry_pick": _W,
 }
 """Every public Store operation and what it needs. The permission-matrix test is generated from it."""
 

@@ -8,16 +8,25 @@ are passed as DuckDB configuration, never spliced into SQL text.
 
 from __future__ import annotations
 
+import importlib
 import os
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-
-import duckdb
+from types import ModuleType
+from typing import TYPE_CHECKING
 
 from dsa_pipelines import settings
 
 from .errors import InvalidInput, ResourceLimit
+
+if TYPE_CHECKING:
+    import duckdb
+
+
+def _duckdb() -> ModuleType:
+    """The duckdb module, imported on first use: a command that never computes (``dsa log``) never loads it."""
+    return importlib.import_module("duckdb")
 
 WIDE_COLUMNS = 1000
 """From this many columns on, a CSV scan runs on one thread with :func:`wide_memory_limit`."""
@@ -54,7 +63,9 @@ def memory_errors(what: str) -> Iterator[None]:
     """Turn DuckDB running out of memory inside the block into a :class:`ResourceLimit` saying what to change."""
     try:
         yield
-    except duckdb.OutOfMemoryException as e:
+    except Exception as e:
+        if not isinstance(e, _duckdb().OutOfMemoryException):
+            raise
         raise ResourceLimit(
             f"{what}: DuckDB ran out of memory under its limit of {memory_limit_setting()}; "
             f"raise DSA_DUCKDB_MEMORY_LIMIT (e.g. 2GB) ({str(e).splitlines()[0]})",
@@ -72,6 +83,7 @@ def connect(memory_limit: str | None = None,
     config = {"memory_limit": memory_limit or memory_limit_setting()}
     if temp_directory is not None:
         config["temp_directory"] = str(temp_directory)
+    duckdb = _duckdb()
     try:
         return duckdb.connect(config=config)
     except duckdb.Error as e:

@@ -109,3 +109,29 @@ class ObjectCollected(DsaError):
 
 class GcBusy(DsaError):
     """Another garbage collection holds the GC lock and did not finish in time (fields: holder)."""
+
+
+class SourceRestart(Exception):  # noqa: N818 — not an error: a signal from a reader to ingest
+    """A streaming reader found mid-stream that its column types do not fit a later value.
+
+    Not a :class:`DsaError` and never seen by users: readers that stream a file in one
+    pass (CSV) settle column types from a sample; when a later value does not fit, the
+    batches handed out so far are wrong, so ingest (which has written nothing durable
+    yet) starts over from ``source``, the same file read with settled types.
+    """
+
+    def __init__(self, source: object) -> None:
+        super().__init__(f"{getattr(source, 'origin', source)}: read again with settled types")
+        self.source = source
+
+
+class KeyViolation(InvalidInput):
+    """A table key that is not a key: a null or duplicated key value (fields: table, key, value, rows)."""
+
+
+class MergeConflict(DsaError):
+    """Changes that cannot be combined without a decision (fields: dataset, conflicts)."""
+
+
+class UnrelatedHistories(InvalidInput):
+    """Two commits with no common ancestor, merged without ``allow_unrelated=True``."""

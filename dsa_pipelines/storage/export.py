@@ -86,9 +86,22 @@ def sheet_names(tables: list[str]) -> dict[str, str]:
     return out
 
 
+COMPRESSED_SUFFIXES = {".gz": "gzip", ".zst": "zstd"}
+
+
+def compression_for(path: Path, compression: str | None) -> str | None:
+    """The compression asked for, else the one a ``.csv.gz`` / ``.csv.zst`` name implies."""
+    if compression is None and path.suffix.lower() in COMPRESSED_SUFFIXES:
+        return COMPRESSED_SUFFIXES[path.suffix.lower()]
+    return compression
+
+
 def format_for(path: Path, fmt: str | None) -> str:
-    """The export format: explicit, or from the file suffix."""
-    fmt = (fmt or path.suffix.lstrip(".")).lower()
+    """The export format: explicit, or from the file suffix (``.csv.gz`` and ``.csv.zst`` are CSV)."""
+    suffix = path.suffix
+    if suffix.lower() in COMPRESSED_SUFFIXES and path.stem.lower().endswith(".csv"):
+        suffix = ".csv"
+    fmt = (fmt or suffix.lstrip(".")).lower()
     aliases = {"csv": "csv", "parquet": "parquet", "pq": "parquet", "xlsx": "xlsx", "excel": "xlsx"}
     if fmt not in aliases:
         raise InvalidInput(f"cannot export to {path.name!r}: format {fmt!r} is not csv, parquet or xlsx",
@@ -115,29 +128,54 @@ def _csv_text(table: pa.Table) -> pa.Table:
     return table
 
 
-def write_csv(batches: Iterable[pa.Table], schema: pa.Schema, path: Path) -> int:
-    """Stream tables into one CSV file with a header; returns rows written."""
+CSV_COMPRESSION = ("none", "gzip", "zstd")
+PARQUET_COMPRESSION = ("zstd", "snappy", "gzip", "lz4", "brotli", "none")
+
+
+def check_compression(fmt: str, compression: str | None) -> str | None:
+    """The compression to use for a format (None: the format's default).
+
+    Raises:
+        InvalidInput: a codec the format does not offer (Excel offers none: it is zipped already).
+    """
+    if compression is None:
+        return None
+    allowed = {"csv": CSV_COMPRESSION, "parquet": PARQUET_COMPRESSION}.get(fmt, ())
+    if compression not in allowed:
+        offered = ", ".join(allowed) if allowed else "none (an .xlsx file is compressed already)"
+        raise InvalidInput(f"cannot compress a {fmt} export with {compression!r}; choose from: {offered}",
+                           compression=compression)
+    return compression
+
+
+def write_csv(batches: Iterable[pa.Table], schema: pa.Schema, path: Path, compression: str | None = None) -> int:
+    """Stream tables into one CSV file with a header (optionally gzip/zstd-compressed); returns rows written."""
     rows = 0
     writer: pacsv.CSVWriter | None = None
+    if compression in (None, "none"):
+        sink = pa.OSFile(str(path), "wb")
+    else:
+        sink = pa.CompressedOutputStream(str(path), compression)
     try:
         for batch in batches:
             ready = _csv_text(neutralise_formulas(batch.cast(schema)))  # numbers' text is never a formula
             if writer is None:
-                writer = pacsv.CSVWriter(path, ready.schema)
+                writer = pacsv.CSVWriter(sink, ready.schema)
             writer.write_table(ready)
             rows += batch.num_rows
         if writer is None:  # no rows: just the header
-            writer = pacsv.CSVWriter(path, _csv_text(neutralise_formulas(schema.empty_table())).schema)
+            writer = pacsv.CSVWriter(sink, _csv_text(neutralise_formulas(schema.empty_table())).schema)
     finally:
         if writer is not None:
             writer.close()
+        sink.close()
     return rows
 
 
-def write_parquet(batches: Iterable[pa.Table], schema: pa.Schema, path: Path) -> int:
-    """Stream tables into one zstd Parquet file; returns rows written."""
+def write_parquet(batches: Iterable[pa.Table], schema: pa.Schema, path: Path, compression: str | None = None) -> int:
+    """Stream tables into one Parquet file (zstd unless another codec is named); returns rows written."""
     rows = 0
-    with pq.ParquetWriter(path, schema, compression="zstd") as writer:
+    with pq.ParquetWriter(path, schema, compression=compression or "zstd") as writer:
         for batch in batches:
             writer.write_table(batch)
             rows += batch.num_rows

@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from .ingest import IngestedTable
@@ -24,6 +24,33 @@ DIGEST_KEY = "file_sha256"
 """The key of the file digest in a table's stats."""
 SINGLE_TABLE_SUFFIXES = frozenset({".csv", ".tsv", ".txt", ".parquet", ".pq"})
 _CHUNK = 4 << 20
+
+
+@dataclass(frozen=True)
+class KnownDigest:
+    """A file's SHA-256 as a caller already computed it, with the stat it had then.
+
+    Used only while the file still has that size and modification time (git's index uses
+    the same rule), so a file changed since is hashed again rather than trusted.
+    """
+
+    sha256: str
+    size: int
+    mtime_ns: int
+
+    @classmethod
+    def of(cls, path: str | os.PathLike[str], sha256: str) -> KnownDigest:
+        """The digest of ``path`` with its current stat."""
+        st = os.stat(path)
+        return cls(sha256, st.st_size, st.st_mtime_ns)
+
+    def matches(self, path: Path) -> bool:
+        """Whether ``path`` still has the size and modification time this digest was taken at."""
+        try:
+            st = path.stat()
+        except OSError:
+            return False
+        return (st.st_size, st.st_mtime_ns) == (self.size, self.mtime_ns)
 
 
 def file_digest(path: str | os.PathLike[str]) -> str:
@@ -53,10 +80,23 @@ def _named_files(sources: object, table: str | None) -> list[tuple[str, Path]] |
     return items
 
 
-def digests(sources: object, table: str | None) -> dict[str, str]:
-    """{table name: file digest} for an upload of single-table files; empty for anything else."""
+def digests(sources: object, table: str | None, known: Mapping[str, KnownDigest] | None = None) -> dict[str, str]:
+    """{table name: file digest} for an upload of single-table files; empty for anything else.
+
+    Args:
+        known: Digests the caller computed already, by file path (e.g. the landing sensor's,
+            which hashed the file to name its run): used while the file's stat still matches,
+            so the upload is not read once more just to hash it.
+    """
     items = _named_files(sources, table)
-    return {name: file_digest(path) for name, path in items} if items else {}
+    if not items:
+        return {}
+    known = {str(Path(p).resolve()): d for p, d in (known or {}).items()}
+    out = {}
+    for name, path in items:
+        given = known.get(str(path.resolve()))
+        out[name] = given.sha256 if given is not None and given.matches(path) else file_digest(path)
+    return out
 
 
 def unchanged(head_tables: Mapping[str, TableInfo], file_digests: Mapping[str, str]) -> list[IngestedTable]:

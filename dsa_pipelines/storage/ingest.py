@@ -29,6 +29,7 @@ from . import hashing, key_index
 from .catalog import Catalog
 from .catalog.packs import record_pack
 from .commit_ids import table_content_id
+from .errors import SourceRestart
 from .hashing import key_bytes
 from .key_index import KeyIndex
 from .key_runs import KeyRun, RunStack
@@ -179,6 +180,10 @@ class _PackWriter:
 def ingest_table(objects: ObjectStore, catalog: Catalog, source: SourceTable) -> IngestedTable:
     """Store one source table's rows (only those not stored before) and its manifest.
 
+    The source is read once; a reader that finds mid-stream that its column types do not
+    fit (:class:`~.errors.SourceRestart`) is read again from the start with the
+    settled types — nothing durable was written before the end of the stream.
+
     Args:
         objects: The object store.
         catalog: The catalog (the key index of the schema; the new pack and its index run).
@@ -187,6 +192,15 @@ def ingest_table(objects: ObjectStore, catalog: Catalog, source: SourceTable) ->
     Returns:
         The table's catalog entry and its new/reused/stored row counts.
     """
+    while True:
+        try:
+            return _ingest_once(objects, catalog, source)
+        except SourceRestart as restart:
+            source = restart.source
+
+
+def _ingest_once(objects: ObjectStore, catalog: Catalog, source: SourceTable) -> IngestedTable:
+    """One pass of :func:`ingest_table` over ``source``."""
     resolver: _Resolver | None = None
     writer = _PackWriter()
     data_schema: pa.Schema | None = None

@@ -30,12 +30,13 @@ import sqlalchemy as sa
 
 from dsa_pipelines import settings
 
-from . import access, audit, branches, history, identity, protection, search, tables, writer
+from . import access, audit, branches, history, identity, protection, search, table_keys, tables, writer
 from .access import Permissions, operation
 from .audit import AuditEntry
-from .catalog import Catalog, feeds
+from .catalog import Catalog, feeds, keys_schema
 from .catalog import datasets as dataset_rows
 from .catalog.refs import RefStore
+from .diff_models import Diff
 from .errors import AlreadyExists, InvalidInput, ObjectCollected, RevisionNotFound
 from .gc_models import FsckReport, GcReport
 from .integrity import ReadContext
@@ -47,8 +48,11 @@ from .protection import Protection
 from .rows import ManifestCache
 from .schema_drift import DriftPolicy, SchemaDriftReport, compare_commits
 from .search import SearchResult, Suggestion
+from .table_keys import check_declared_keys
 
 if TYPE_CHECKING:
+    from .file_digest import KnownDigest
+    from .merge import MergeResult
     from .readers import SourceTable
 
 Source = str | os.PathLike | pa.Table | object  # object: a pandas DataFrame
@@ -294,15 +298,26 @@ class Store:
 
     @operation("export")
     def export(self, dataset: str, revision: str | None, path: str | os.PathLike, *, table: str | None = None,
-               format: str | None = None) -> Path:  # noqa: A002 — mirrors the user-facing option name
+               format: str | None = None,  # noqa: A002 — mirrors the user-facing option name
+               columns: Sequence[str] | None = None, where: str | None = None,
+               compression: str | None = None) -> Path:
         """Export a table to CSV/Parquet, or the whole commit to Excel (one sheet per table).
 
         CSV and Excel exports neutralise cells a spreadsheet would run as formulas.
 
+        Args:
+            columns: Only these columns, in this order.
+            where: Only the rows for which this SQL expression over the table's columns holds,
+                e.g. ``"amount > 100 AND country = 'FR'"`` (one expression: no statements,
+                subqueries or file access; checked before anything is written).
+            compression: CSV ``gzip`` or ``zstd`` (default none); Parquet ``zstd`` (default),
+                ``snappy``, ``gzip``, ``lz4``, ``brotli`` or ``none``.
+
         Returns:
             The written path.
         """
-        return tables.export(self.objects, self.manifests, self.get_commit(dataset, revision), path, table, format)
+        return tables.export(self.objects, self.manifests, self.get_commit(dataset, revision), path, table, format,
+                             columns, where, compression)
 
     # ------------------------------------------------------------------ commits
     def _sources(self, sources: Source | Sequence[Source] | Mapping[str, Source], table: str | None,
@@ -346,6 +361,7 @@ class Store:
         force: bool = False,
         force_reason: str = "",
         retry_seconds: float = writer.RETRY_SECONDS,
+        known_digests: Mapping[str, KnownDigest] | None = None,
     ) -> CommitResult:
         """Commit a snapshot of one or more tables onto a branch.
 
@@ -376,6 +392,9 @@ class Store:
                 both are recorded with the commit and in the reflog).
             force_reason: Why the audit is overridden.
             retry_seconds: How long to keep rebuilding on a moving branch.
+            known_digests: SHA-256 of source files the caller already computed, by path
+                (``KnownDigest.of(path, sha)``; used while the file's size and mtime match),
+                so the file-content fast path does not read the file again.
 
         Returns:
             A CommitResult (status committed / staged / no_changes).
@@ -408,7 +427,7 @@ class Store:
         from . import file_digest  # noqa: PLC0415 — the ingest path loads only when committing
         from .ingest import ingest_table  # noqa: PLC0415
 
-        digests = file_digest.digests(sources, table)
+        digests = file_digest.digests(sources, table, known_digests)
         unchanged = file_digest.unchanged(self.get_commit(dataset, head).tables, digests) if digests and ds else []
         sources = file_digest.remaining_sources(sources, table, [u.info.name for u in unchanged])
         opened = self._sources(sources, table, sheets, stored) if sources is not None else []
@@ -419,6 +438,7 @@ class Store:
         for attempt in range(1, MAX_COLLECTED_RETRIES + 1):
             ingested = [file_digest.with_digest(ingest_table(self.objects, self.catalog, s), digests) for s in opened]
             upload = writer.Upload(tuple(unchanged + ingested), replace, tuple(remove_tables))
+            check_declared_keys(self, dataset, ingested)
             try:
                 if ds is None:
                     try:
@@ -775,6 +795,12 @@ class Store:
         Prefix matches come first, then by similarity and the number of datasets.
         """
         return search.suggest(self, prefix, limit)
+
+    @operation("reports_root")
+    def reports_root(self) -> Path:
+        """*Extension point*: the folder holding every stored report (served by ``dsa_pipelines.reports_server``)."""
+        return self.objects.path(REPORTS, "00").parent.parent
+
     # ------------------------- garbage collection, integrity, lifecycle (gc.py, fsck.py, lifecycle.py)
     @operation("gc")
     def gc(self, *, dry_run: bool = False, grace: timedelta = timedelta(hours=1),
@@ -865,6 +891,134 @@ class Store:
         commit = self.get_commit(dataset, revision)
         info = tables.pick_table(commit, table)
         return ReadContext(dataset, commit.id, info.name), info
+
+    # ------------------------------------ diff, merge, edits (storage/commit_diff.py, merge.py, edit.py)
+    @operation("set_table_key")
+    def set_table_key(self, dataset: str, table: str, columns: Sequence[str] | None) -> tuple[str, ...] | None:
+        """Declare the key columns of a dataset's table (None drops it; see :mod:`.table_keys`).
+
+        Raises:
+            KeyViolation: the table on the default branch already has a null or duplicate key.
+        """
+        return table_keys.set_table_key(self, dataset, table, columns)
+
+    @operation("table_key")
+    def table_key(self, dataset: str, table: str) -> tuple[str, ...] | None:
+        """The key declared on a dataset's table, or None."""
+        self.get_dataset(dataset)
+        with self.catalog.read() as conn:
+            return keys_schema.declared_key(conn, dataset, table)
+
+    @operation("diff")
+    def diff(self, dataset: str, base: str, target: str | None = None, *, table: str | None = None,
+             key: Sequence[str] | Mapping[str, Sequence[str]] | None = None, pair: str | None = "position") -> Diff:
+        """What changed from ``base`` to ``target`` (default: the default branch head), per table.
+
+        Args:
+            base: Any revision (another branch, an unrelated commit...).
+            target: Any revision (default: the default branch head).
+            table: Only this table.
+            key: Columns pairing rows (or {table: columns}); default: the declared key; [] forces keyless.
+            pair: Keyless tables: ``"position"`` pairs in-place edits as ``~``; None: multiset diff.
+
+        Returns:
+            A :class:`~.diff_models.Diff`.
+
+        Raises:
+            DatasetNotFound, RevisionNotFound, TableNotFound, InvalidInput (key column
+            missing), KeyViolation (null or duplicate key).
+        """
+        from . import commit_diff  # noqa: PLC0415 — diff/merge/edit load the ingest path on use
+
+        return commit_diff.diff(self, dataset, base, target, table=table, key=key, pair=pair)
+
+    @operation("merge")
+    def merge(self, dataset: str, source: str, into: str | None = None, *,
+              strategies: Mapping[str, str] | None = None, default: str = "fail", rows: str | None = None,
+              key: Sequence[str] | Mapping[str, Sequence[str]] | None = None, message: str = "", author: str = "",
+              resolutions: pa.Table | None = None, allow_unrelated: bool = False, publish: bool = True,
+              run_id: str | None = None) -> MergeResult:
+        """Three-way merge of ``source`` (theirs) into branch ``into`` (ours; default branch by default).
+
+        Args:
+            source: Any revision (usually a branch).
+            into: The branch that moves.
+            strategies: Per column: ``ours``, ``theirs``, ``fail``, ``max`` or ``min`` for cell conflicts.
+            default: Strategy for the other columns.
+            rows: Row-level conflicts (changed vs deleted): ``ours``, ``theirs`` or ``fail``
+                (default: ``default`` when it is ``ours``/``theirs``, else ``fail``).
+            key: Columns pairing rows (or {table: columns}); default: the declared key.
+            resolutions: A conflicts table from an earlier attempt with a ``resolved`` column.
+            allow_unrelated: Merge histories with no common ancestor from an empty base.
+            publish: Move the branch (True) or only create the merge commit (write-audit-publish).
+            run_id: The Dagster run that merges (lineage).
+
+        Returns:
+            A :class:`~.merge.MergeResult`; with conflicts nothing is written and no ref moves.
+
+        Raises:
+            DatasetNotFound, RevisionNotFound, InvalidInput (bad strategy, self-merge, bad
+            resolutions), UnrelatedHistories, KeyViolation, RefConflict (lost every attempt).
+        """
+        from . import merge as merging  # noqa: PLC0415 — diff/merge/edit load the ingest path on use
+
+        return merging.merge(self, dataset, source, into, strategies=strategies, default=default, rows=rows, key=key,
+                     message=message, author=author, resolutions=resolutions, allow_unrelated=allow_unrelated,
+                     publish=publish, run_id=run_id)
+
+    @operation("edit")
+    def edit(self, dataset: str, branch: str, *, table: str | None = None, add: object = None,
+             remove: Sequence | None = None, update: Mapping | None = None, base: str | None = None,
+             message: str = "", author: str = "", run_id: str | None = None) -> CommitResult:
+        """Add, remove and update rows of one table as a new commit on ``branch``.
+
+        Rows are named by key value when the table declares a key (a scalar, or a tuple
+        for a composite key), else by logical row id. Values are cast to the column types.
+
+        Args:
+            table: The table (default: the only one).
+            add: Rows to append (Arrow table, DataFrame or list of dicts).
+            remove: Rows to remove (key values or row ids).
+            update: {key value or row id: {column: new value}}.
+            base: The revision the edit was made against (default: the branch head); if
+                the branch has moved since, the edit is three-way merged onto its head.
+
+        Raises:
+            InvalidInput: unknown column, uncastable value, unknown key, row id out of range.
+            MergeConflict: the edit conflicts with changes made on the branch since ``base``.
+        """
+        from . import edit as edits  # noqa: PLC0415 — diff/merge/edit load the ingest path on use
+
+        return edits.edit(self, dataset, branch, table=table, add=add, remove=remove, update=update, base=base,
+                    message=message, author=author, run_id=run_id)
+
+    @operation("revert")
+    def revert(self, dataset: str, branch: str, commit: str, *, mainline: int | None = None, message: str = "",
+               author: str = "", run_id: str | None = None) -> CommitResult:
+        """Undo ``commit``'s change (against its parent; ``mainline`` for a merge) on top of the branch head.
+
+        Raises:
+            InvalidInput: a merge commit without ``mainline``, or the root commit.
+            MergeConflict: later changes on the branch conflict with the inverse change.
+        """
+        from . import edit as edits  # noqa: PLC0415 — diff/merge/edit load the ingest path on use
+
+        return edits.revert(self, dataset, branch, commit, mainline=mainline, message=message, author=author,
+                      run_id=run_id)
+
+    @operation("cherry_pick")
+    def cherry_pick(self, dataset: str, branch: str, commit: str, *, mainline: int | None = None,
+                    message: str = "", author: str = "", run_id: str | None = None) -> CommitResult:
+        """Apply ``commit``'s change (against its parent) on top of the branch head.
+
+        Raises:
+            InvalidInput: a merge commit without ``mainline``, or the root commit.
+            MergeConflict: the change conflicts with the branch.
+        """
+        from . import edit as edits  # noqa: PLC0415 — diff/merge/edit load the ingest path on use
+
+        return edits.cherry_pick(self, dataset, branch, commit, mainline=mainline, message=message, author=author,
+                           run_id=run_id)
 
 
 def _check_description(description: str, tags: Sequence[str]) -> None:

@@ -6,6 +6,7 @@ import os
 import unicodedata
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
@@ -16,6 +17,9 @@ from .integrity import ReadContext
 from .models import Commit, TableInfo, TablePage
 from .objects import ObjectStore
 from .rows import ManifestCache, read_manifest
+
+if TYPE_CHECKING:
+    from .row_filter import RowFilter
 
 EXPORT_BATCH_ROWS = 256 * 1024
 
@@ -90,30 +94,63 @@ def iter_batches(objects: ObjectStore, manifests: ManifestCache, info: TableInfo
         yield read_manifest(objects, manifest.window(start, batch_rows), info.schema, context=context)
 
 
+def _shaped(objects: ObjectStore, manifests: ManifestCache, info: TableInfo, columns: list[str] | None,
+            row_filter: RowFilter | None, context: ReadContext) -> Iterator[pa.Table]:
+    batches = iter_batches(objects, manifests, info, context=context)
+    if row_filter is not None:
+        from .row_filter import filter_batches  # noqa: PLC0415 — DuckDB loads only for a filtered export
+
+        batches = filter_batches(batches, row_filter)
+    for batch in batches:
+        yield batch.select(columns) if columns is not None else batch
+
+
 def export(objects: ObjectStore, manifests: ManifestCache, commit: Commit, path: str | os.PathLike,
-           table: str | None, fmt: str | None) -> Path:
+           table: str | None, fmt: str | None, columns: Sequence[str] | None = None,
+           where: str | None = None, compression: str | None = None) -> Path:
     """Write a table to CSV/Parquet, or tables to Excel (one sheet each), atomically.
+
+    Args:
+        columns: Only these columns, in this order (each exported table must have them).
+        where: Only the rows for which this SQL expression over the table's columns is true
+            (checked first: see :mod:`.row_filter`).
+        compression: CSV ``gzip`` / ``zstd`` (default none), Parquet codec (default ``zstd``).
 
     Returns:
         The written path.
+
+    Raises:
+        InvalidInput: an unknown column, a filter that is not a plain expression over the table,
+            or a compression the format does not offer.
     """
     path = Path(path)
     fmt = exporting.format_for(path, fmt)
+    compression = exporting.check_compression(fmt, exporting.compression_for(path, compression))
     if fmt == "xlsx":
         infos = [pick_table(commit, table)] if table else list(commit.tables.values())
     else:
         infos = [pick_table(commit, table)]
+    if columns is not None and not columns:
+        raise InvalidInput("columns must name at least one column (or be left out for all)")
+    if where is not None:
+        from .row_filter import parse_filter  # noqa: PLC0415 — DuckDB loads only for a filtered export
+    # Every check before anything is written: a bad column or filter leaves no file.
+    plans = [(i, check_columns(i, columns), parse_filter(where, i.schema) if where is not None else None)
+             for i in infos]
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
     try:
         if fmt == "xlsx":
-            sheets = ((i.name, read_page(objects, manifests, i, 0, None, None, False,
-                                         ReadContext(commit.dataset, commit.id, i.name)).table) for i in infos)
+            sheets = ((i.name, pa.concat_tables(list(_shaped(objects, manifests, i, names, f,
+                                                             ReadContext(commit.dataset, commit.id, i.name)))))
+                      for i, names, f in plans)
             exporting.write_excel(sheets, tmp)
         else:
+            info, names, row_filter = plans[0]
+            schema = pa.schema([info.schema.field(n) for n in names]) if names is not None else info.schema
             writer = exporting.write_csv if fmt == "csv" else exporting.write_parquet
-            context = ReadContext(commit.dataset, commit.id, infos[0].name)
-            writer(iter_batches(objects, manifests, infos[0], context=context), infos[0].schema, tmp)
+            context = ReadContext(commit.dataset, commit.id, info.name)
+            writer(_shaped(objects, manifests, info, names, row_filter, context), schema, tmp, compression)
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)

@@ -148,8 +148,14 @@ def _backoff(attempt: int) -> float:
 
 
 def commit_upload(store: Store, dataset: str, branch: str, upload: Upload, who: Authorship, *,
-                  publish: bool = True, retry_seconds: float = RETRY_SECONDS) -> CommitResult:
+                  publish: bool = True, retry_seconds: float = RETRY_SECONDS,
+                  expected_head: str | None = None, move: str = "commit") -> CommitResult:
     """Commit ingested tables onto a branch by compare-and-swap, rebuilding on a moved head.
+
+    ``move`` tells branch protection what this is (``commit``, or ``merge`` for a merge commit).
+
+    With ``expected_head`` the tables were computed against that head (a merge, an edit):
+    if the branch is elsewhere, RefConflict is raised at once instead of rebuilding.
 
     Raises:
         RevisionNotFound: the branch is missing (or was deleted meanwhile).
@@ -163,6 +169,9 @@ def commit_upload(store: Store, dataset: str, branch: str, upload: Upload, who: 
         attempt += 1
         ds = store.get_dataset(dataset)
         head = store.get_commit(dataset, store.branch(dataset, branch).commit_id)
+        if expected_head is not None and head.id != expected_head:
+            raise RefConflict(f"branch {branch!r} of dataset {dataset!r} moved from {expected_head[:12]} to "
+                              f"{head.id[:12]}", dataset=dataset, name=branch, expected=expected_head, actual=head.id)
         tables = _tree(head, branch, upload)
         results = _results(head, upload)
         removed = tuple(sorted(set(head.tables) - set(tables)))
@@ -178,13 +187,15 @@ def commit_upload(store: Store, dataset: str, branch: str, upload: Upload, who: 
                 insert_commit(conn, commit, packs=packs, objects=store.objects)
                 if publish:
                     store.refs.set_if_equals(conn, dataset, branch, head.id, commit.id, who.author,
-                                             _reason("commit", who))
+                                             _reason("commit", who), move=move)
         except ObjectCollected as e:
             if e.kind != "commit" or time.monotonic() + _backoff(attempt) >= deadline:
                 raise  # a collected pack or manifest: the caller ingests again
             time.sleep(_backoff(attempt))  # the head was collected after it moved: rebuild on the new one
             continue
         except RefConflict as e:
+            if expected_head is not None:
+                raise
             if time.monotonic() + _backoff(attempt) >= deadline:
                 with store.catalog.write() as conn:
                     insert_commit(conn, commit, packs=packs, objects=store.objects)
@@ -270,7 +281,7 @@ def create_with_commit(store: Store, dataset: str, spec: NewDataset, upload: Upl
 
 
 def publish(store: Store, dataset: str, branch: str, commit_id_: str, *, expected: str | None, actor: str,
-            reason: str, force: bool = False) -> None:
+            reason: str, force: bool = False, move: str = "commit") -> None:
     """Move a branch to a (staged) commit by compare-and-swap, after the blocking audit.
 
     Raises:
@@ -283,7 +294,7 @@ def publish(store: Store, dataset: str, branch: str, commit_id_: str, *, expecte
         raise InvalidInput(f"commit {commit.short_id} has no parent; give the expected branch head")
     check_drift(store.get_dataset(dataset), store.get_commit(dataset, expected), commit, force=force)
     with store.catalog.write() as conn:
-        store.refs.set_if_equals(conn, dataset, branch, expected, commit.id, actor, reason)
+        store.refs.set_if_equals(conn, dataset, branch, expected, commit.id, actor, reason, move=move)
 
 
 def selected_table(store: Store, info: TableInfo, name: str, row_ids: np.ndarray) -> IngestedTable:

@@ -24,6 +24,7 @@ SUITES = {
     "gc": "dsa_pipelines_tests.bench.bench_gc",
     "scale": "dsa_pipelines_tests.bench.bench_scale",
     "integrity": "dsa_pipelines_tests.bench.bench_integrity",
+    "diff": "dsa_pipelines_tests.bench.bench_diff",
     "access": "dsa_pipelines_tests.bench.bench_access",
 }
 

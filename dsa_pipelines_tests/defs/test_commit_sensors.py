@@ -54,8 +54,12 @@ class Ticker:
         return data
 
 
-def added_keys(data) -> list[str]:  # noqa: ANN001
-    return [k for r in data.dynamic_partitions_requests for k in r.partition_keys]
+def added_keys(data, name: str = commits_partitions.name) -> list[str]:  # noqa: ANN001
+    return [k for r in data.dynamic_partitions_requests if r.partitions_def_name == name for k in r.partition_keys]
+
+
+def values(event: dg.AssetMaterialization) -> dict:
+    return {k: getattr(v, "value", v) for k, v in event.metadata.items()}
 
 
 def test_external_commits_become_partitions_and_materializations(
@@ -67,23 +71,35 @@ def test_external_commits_become_partitions_and_materializations(
     data = ticker.tick()
     root = store.resolve("customers", "main~1")
     assert added_keys(data) == [partition_key(root), result.short_id]
-    assert [r.partitions_def_name for r in data.dynamic_partitions_requests] == [commits_partitions.name]
-    event = data.asset_events[-1]
-    assert (event.asset_key, event.partition) == (dg.AssetKey("commit"), result.short_id)
-    meta = {k: getattr(v, "value", v) for k, v in event.metadata.items()}
-    assert (meta["dataset"], meta["author"], meta["message"], meta["branch"]) == (
-        "customers", "ann", "from a notebook", "main")
-    assert meta["parents"] == root[:12] and meta["dagster/row_count"] == 5 and meta["status"] == "external"
+    assert added_keys(data, "dataset:customers") == [f"v0-{partition_key(root)}", f"v1-{result.short_id}"]
+    by_key = {(e.asset_key, e.partition): e for e in data.asset_events}
+    event = by_key[(dg.AssetKey("commit"), result.short_id)]
+    meta = values(event)
+    assert (meta["dataset"], meta["author"], meta["message"], meta["branch"], meta["version"]) == (
+        "customers", "ann", "from a notebook", "main", "v1")
+    assert meta["parents"] == root[:12] and meta["dagster/row_count"] == 5 and meta["status"] == "published"
+    assert (meta["new_rows"], meta["reused_rows"]) == (5, 0)  # the catalog's counts, not zeros
+    assert values(by_key[(dg.AssetKey(["datasets", "customers"]), f"v1-{result.short_id}")]) == meta
+    assert (dg.AssetKey("commit_schema"), result.short_id) in by_key
+    overview = values(by_key[(dg.AssetKey("datasets"), None)])
+    assert overview["dataset count"] == 1
+    [row] = overview["datasets"].records
+    assert (row.data["dataset"], row.data["latest version"], row.data["rows"]) == (
+        "customers", f"v1 ({result.short_id})", 5)
 
     again = ticker.tick()  # cursor advanced: each commit once
     assert again.dynamic_partitions_requests == [] and again.asset_events == []
     assert again.skip_message == "no new commits"
 
-    instance.add_dynamic_partitions(commits_partitions.name, added_keys(data))
-    second = store.commit("customers", {"people": people(6)}, author="bob")
+    for request in data.dynamic_partitions_requests:
+        instance.add_dynamic_partitions(request.partitions_def_name, list(request.partition_keys))
+    second = store.commit("customers", {"people": people(6)}, author="bob")  # 5 rows reused, 1 new
+    staged = store.commit("customers", {"people": people(2)}, publish=False, author="bob")
     data = ticker.tick()
-    assert added_keys(data) == [second.short_id]
-    assert [e.partition for e in data.asset_events] == [second.short_id]
+    assert added_keys(data) == [second.short_id, staged.short_id]
+    events = {e.partition: values(e) for e in data.asset_events if e.asset_key == dg.AssetKey("commit")}
+    assert (events[second.short_id]["new_rows"], events[second.short_id]["reused_rows"]) == (1, 5)
+    assert events[second.short_id]["status"] == "published" and events[staged.short_id]["status"] == "staged"
 
 
 def test_commits_made_by_a_dagster_run_only_get_their_partition(
@@ -101,15 +117,22 @@ def test_commits_made_by_a_dagster_run_only_get_their_partition(
     assert head.run_id == run.run_id
     data = ticker.tick()
     assert partition_key(head.id) not in added_keys(data)  # the ingest run registered it already
-    assert [e.partition for e in data.asset_events] == [partition_key(head.parents[0])]  # the root: external
+    commit_events = [e.partition for e in data.asset_events if e.asset_key == dg.AssetKey("commit")]
+    assert commit_events == [partition_key(head.parents[0])]  # the root: external
+    assert added_keys(data) == [] and added_keys(data, "dataset:customers") == []  # the run added both, in order
+    assert instance.get_dynamic_partitions("dataset:customers") == [
+        f"v0-{partition_key(head.parents[0])}", f"v1-{partition_key(head.id)}"]
 
 
 def test_branch_heads_request_the_head_assets_once_per_commit(store: Store, instance: dg.DagsterInstance) -> None:
     store.create_dataset("customers")
     store.commit("customers", {"people": people(3)})
+    before = store.commit("customers", {"people": people(2)})
     ticker = Ticker(branch_heads_sensor, instance, store)
-    first = ticker.tick()
-    assert first.run_requests == []  # starts after the moves already in the catalog
+    first = ticker.tick()  # the heads made before the sensor started get their assets too
+    assert [r.partition_key for r in first.run_requests] == [before.short_id]
+    assert added_keys(first) == [before.short_id]
+    assert ticker.tick().run_requests == []
 
     store.create_dataset("orders")  # an empty root commit: nothing to describe
     one = store.commit("customers", {"people": people(4)})
@@ -126,3 +149,20 @@ def test_branch_heads_request_the_head_assets_once_per_commit(store: Store, inst
     [request] = ticker.tick().run_requests
     assert request.partition_key == one.short_id and request.tags["dsa/head_of"] == "customers/main"
     assert branch_heads_sensor.job_name == HEAD_ASSETS_JOB
+
+
+def test_the_first_tick_backfills_branch_heads_a_bounded_number_at_a_time(
+    store: Store, instance: dg.DagsterInstance, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(commit_sensors, "HEADS_PER_TICK", 2)
+    heads = []
+    for name in ("a", "b", "c"):
+        store.create_dataset(name)
+        heads.append(store.commit(name, {"people": people(3)}).short_id)
+    ticker = Ticker(branch_heads_sensor, instance, store)
+    first = ticker.tick()
+    later = store.commit("a", {"people": people(4)}).short_id  # a move after the first tick
+    second = ticker.tick()
+    requested = [r.partition_key for r in first.run_requests] + [r.partition_key for r in second.run_requests]
+    assert len(first.run_requests) == 2 and sorted(requested) == sorted([*heads, later])
+    assert ticker.tick().run_requests == []

@@ -1,9 +1,13 @@
-"""End to end through a real ``dagster dev``: launch ``ingest`` over GraphQL, then drop a
-file into the landing folder and watch the sensors ingest and archive it.
+"""End to end through a real ``make dev`` (``python -m dsa_pipelines.dev``: dagster dev and
+the reports server): launch ``ingest`` over GraphQL, find the dataset's commits by its name,
+drop a file into the landing folder and watch the sensors ingest and archive it, check an
+external commit's metadata, open a profile report over HTTP, then stop it with SIGTERM and
+check that no process is left.
 
 The server runs in its own process session with a temporary ``DAGSTER_HOME`` (the
-repository's ``dagster.yaml``), store and landing folder; the fixture kills the whole
-process group (SIGTERM, then SIGKILL) whatever the test's outcome.
+repository's ``dagster.yaml``), store and landing folder; whatever the test's outcome the
+fixture then kills what is left of the session (SIGTERM, then SIGKILL). No timing is
+asserted: each wait fails only on a generous timeout.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -26,14 +31,12 @@ import dagster as dg
 import pytest
 from dagster_graphql import DagsterGraphQLClient
 
-from dsa_pipelines.defs.ingest import ingest_run_tags
 from dsa_pipelines.storage import Store
 
 REPO = Path(__file__).resolve().parents[2]
-DAGSTER = Path(os.environ.get("VIRTUAL_ENV") or REPO / ".venv") / "bin" / "dagster"
-STARTUP_TIMEOUT = 120
-RUN_TIMEOUT = 120
-STOP_TIMEOUT = 20
+STARTUP_TIMEOUT = 180
+RUN_TIMEOUT = 240
+STOP_TIMEOUT = 60
 T = TypeVar("T")
 
 pytestmark = pytest.mark.slow
@@ -45,6 +48,7 @@ class Server:
 
     process: subprocess.Popen
     port: int
+    reports_port: int
     home: Path
     store_root: Path
     landing: Path
@@ -149,7 +153,7 @@ def server(tmp_path: Path) -> Iterator[Server]:
     home = tmp_path / "dagster_home"
     home.mkdir()
     shutil.copy(REPO / "dagster.yaml", home / "dagster.yaml")
-    port = _free_port()
+    port, reports_port = _free_port(), _free_port()
     env = {
         **os.environ,
         "DAGSTER_HOME": str(home),
@@ -158,15 +162,16 @@ def server(tmp_path: Path) -> Iterator[Server]:
         "DSA_EXPECTATIONS_DIR": str(tmp_path / "expectations"),
         "DSA_LANDING_INTERVAL_SECONDS": "2",
         "DSA_CATALOG_SENSOR_INTERVAL_SECONDS": "2",
+        "DSA_REPORTS_PORT": str(reports_port),
     }
     env["DSA_CATALOG_URL"] = ""  # the code location's resource reads both through dg.EnvVar
     log = tmp_path / "dagster-dev.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
-            [str(DAGSTER), "dev", "-h", "127.0.0.1", "-p", str(port), "-w", "workspace.yaml"],
+            [sys.executable, "-m", "dsa_pipelines.dev", "--host", "127.0.0.1", "--port", str(port)],
             cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             start_new_session=True)
-    srv = Server(process, port, home, tmp_path / "store", tmp_path / "landing", log)
+    srv = Server(process, port, reports_port, home, tmp_path / "store", tmp_path / "landing", log)
     try:
         yield srv
     finally:
@@ -199,7 +204,7 @@ MATERIALIZATIONS = """
 query ($partition: String!) {
   assetOrError(assetKey: {path: ["commit"]}) {
     ... on Asset { assetMaterializations(partitions: [$partition]) {
-      runId metadataEntries { label ... on TextMetadataEntry { text } } } }
+      runId metadataEntries { label ... on TextMetadataEntry { text } ... on IntMetadataEntry { intValue } } } }
   }
 }"""
 
@@ -228,7 +233,6 @@ def _head(server: Server, dataset: str) -> str | None:
 
 
 def test_ingest_over_graphql_then_through_the_landing_folder(server: Server, tmp_path: Path) -> None:
-    started = time.monotonic()
     _wait("the webserver to answer", lambda: _answers(server), STARTUP_TIMEOUT, server)
     _wait("the code location to load", lambda: _location_loaded(server), STARTUP_TIMEOUT, server)
 
@@ -236,13 +240,22 @@ def test_ingest_over_graphql_then_through_the_landing_folder(server: Server, tmp
     upload = tmp_path / "customers.csv"
     upload.write_text("id,name\n1,alice\n2,bob\n")
     run_id = server.client.submit_job_execution(
-        "ingest", run_config={"ops": {"stage_upload": {"config": {"dataset": "customers", "paths": [str(upload)]}}}},
-        tags=ingest_run_tags("customers"))
+        "ingest", run_config={"ops": {"stage_upload": {"config": {"dataset": "customers", "paths": [str(upload)]}}}})
     status = _wait("the ingest run", lambda: _run_finished(server, run_id), RUN_TIMEOUT, server)
     assert status == dg.DagsterRunStatus.SUCCESS, server.log_tail()
     first = _head(server, "customers")
     with Store.open(server.store_root) as store:
         assert store.read_table("customers", "main", "customers").total == 2
+    # The launchpad run (submitted without tags) got the per-branch concurrency tag from its config.
+    assert _has_tag(server, run_id, "dsa/branch", "customers/main")
+
+    # 1b. The new dataset is an asset of its own, found by its name, its commits its partitions
+    # (`make dev` reloads the code location when a dataset appears).
+    keys = _wait("the asset datasets/customers with its commits", lambda: _dataset_partitions(server, "customers")
+                 if f"v1-{first[:12]}" in _dataset_partitions(server, "customers") else None, RUN_TIMEOUT, server)
+    with Store.open(server.store_root) as store:
+        root = store.resolve("customers", "main~1")
+    assert keys == [f"v0-{root[:12]}", f"v1-{first[:12]}"]  # the dataset's versions, in order
 
     # 2. Drop a corrected file into the landing folder: the sensors ingest and archive it.
     dropped = server.landing / "customers" / "customers.csv"
@@ -273,7 +286,8 @@ def test_ingest_over_graphql_then_through_the_landing_folder(server: Server, tmp
         "*broken.csv.error.txt")) if (server.landing / ".quarantine").exists() else None, RUN_TIMEOUT, server)
     assert "customers/broken.csv, line 3" in error[0].read_text()
 
-    # 4. Every commit is a partition; one made outside Dagster is recorded as a materialization.
+    # 4. Every commit is a partition; one made outside Dagster is recorded as a materialization
+    # with its real metadata: a new table whose 2 rows are already stored (reused), published.
     with Store.open(server.store_root) as store:
         external = store.commit("customers", upload, table="notebook", author="ann", message="from a notebook")
     expected = {first[:12], second[:12], external.short_id}
@@ -281,9 +295,56 @@ def test_ingest_over_graphql_then_through_the_landing_folder(server: Server, tmp
     [event] = _wait("the external commit's materialization", lambda: server.graphql(
         MATERIALIZATIONS, {"partition": external.short_id})["assetOrError"]["assetMaterializations"], RUN_TIMEOUT,
         server)
-    entries = {e["label"]: e.get("text") for e in event["metadataEntries"]}
-    assert event["runId"] == "" and entries["author"] == "ann" and entries["status"] == "external"
-    assert time.monotonic() - started < 170
+    entries = {e["label"]: e.get("text", e.get("intValue")) for e in event["metadataEntries"]}
+    assert event["runId"] == "" and entries["author"] == "ann" and entries["status"] == "published"
+    assert (entries["new_rows"], entries["reused_rows"], entries["version"]) == (0, 2, "v3")
+
+    # 5. The branch heads get a profile; its report opens over HTTP from the reports server.
+    url = _wait("a profile report link", lambda: _profile_url(server, external.short_id), RUN_TIMEOUT, server)
+    assert url.startswith(f"http://127.0.0.1:{server.reports_port}/")
+    with urllib.request.urlopen(url, timeout=30) as response:
+        assert response.status == 200 and b"<html" in response.read(2000).lower()
+
+    # 6. SIGTERM (what Ctrl-C or `kill` sends) stops everything: no process is left behind.
+    os.kill(server.process.pid, signal.SIGTERM)
+    assert _waited(server.process), f"the launcher did not exit:\n{server.log_tail()}"
+    _wait_gone(server.process.pid)
+    left = _session_pids(server.process.pid)
+    assert not left, f"make dev left processes behind:\n{_describe(left)}"
+
+
+RUN_TAGS = "query ($runId: ID!) { runOrError(runId: $runId) { ... on Run { tags { key value } } } }"
+
+PROFILE = """
+query ($partition: String!) {
+  assetOrError(assetKey: {path: ["commit_profile"]}) {
+    ... on Asset { assetMaterializations(partitions: [$partition]) {
+      metadataEntries { label ... on UrlMetadataEntry { url } } } }
+  }
+}"""
+
+
+def _has_tag(server: Server, run_id: str, key: str, value: str) -> bool:
+    tags = server.graphql(RUN_TAGS, {"runId": run_id})["runOrError"]["tags"]
+    return {"key": key, "value": value} in tags
+
+
+def _dataset_partitions(server: Server, dataset: str) -> list[str]:
+    data = server.graphql("query ($path: [String!]!) { assetNodes(assetKeys: [{path: $path}]) { partitionKeys } }",
+                          {"path": ["datasets", dataset]})
+    return data["assetNodes"][0]["partitionKeys"] if data["assetNodes"] else []
+
+
+def _profile_url(server: Server, partition: str) -> str | None:
+    events = server.graphql(PROFILE, {"partition": partition})["assetOrError"].get("assetMaterializations") or []
+    urls = [e["url"] for ev in events for e in ev["metadataEntries"] if e["label"].startswith("report url")]
+    return urls[0] if urls else None
+
+
+def _wait_gone(sid: int) -> None:
+    deadline = time.monotonic() + STOP_TIMEOUT
+    while _session_pids(sid) and time.monotonic() < deadline:
+        time.sleep(0.5)
 
 
 def _finished_landing_runs(server: Server, count: int) -> dict[str, str] | None:

@@ -109,6 +109,11 @@ def test_stable_file_rule_and_cursor(landing: Path, instance: dg.DagsterInstance
     [claimed] = config["paths"]
     assert Path(claimed).is_file()
     assert Path(claimed).relative_to(landing / PROCESSING).parts[1:] == ("customers", "orders.csv")
+    # the sensor's hash travels with the run, so the upload is not read again only to hash it
+    [digest] = config["file_digests"]
+    stat = Path(claimed).stat()
+    assert (digest["path"], digest["sha256"]) == (claimed, sha)
+    assert (digest["size"], digest["mtime_ns"]) == (stat.st_size, stat.st_mtime_ns)
     assert not path.exists()
     assert json.loads(ticker.cursor)["files"] == {}
 

@@ -66,7 +66,8 @@ def test_ingest_on_a_postgres_instance(tmp_path: Path, monkeypatch: pytest.Monke
             instance=instance, tags=ingest.ingest_run_tags("people"))
         assert result.success
         key = instance.get_run_by_id(result.run_id).tags[ingest.COMMIT_TAG]
-        assert instance.get_dynamic_partitions("commits") == [key]
+        assert instance.get_dynamic_partitions("commits")[-1] == key  # after the new dataset's root
+        assert instance.get_dynamic_partitions("dataset:people")[-1] == f"v1-{key}"
         check_key = dg.AssetCheckKey(dg.AssetKey("commit"), DRIFT_CHECK)
         history = instance.event_log_storage.get_asset_check_execution_history(check_key, limit=5)
         assert [h.run_id for h in history] == [result.run_id]

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dsa_pipelines import definitions
+from dsa_pipelines import definitions, settings
 from dsa_pipelines.defs import statistics
 from dsa_pipelines.defs.partitions import commits_partitions, partition_key
 from dsa_pipelines.defs.resources import StoreResource
@@ -78,7 +78,8 @@ def test_head_assets_materialise_statistics_profile_and_drift(store: Store, inst
     profile = metadata(result, "commit_profile")
     orders_report = Path(profile["report: orders"].value)
     assert orders_report.exists() and "amount" in orders_report.read_text(encoding="utf-8")
-    assert profile["report url: refunds"].value.startswith("file://")
+    refunds_report = Path(profile["report: refunds"].value).relative_to(store.reports_root()).as_posix()
+    assert profile["report url: refunds"].value == f"{settings.current().reports_url}/{refunds_report}"
     rows = {r.data["table"]: r.data for r in profile["profiles"].records}
     assert (rows["orders"]["rows"], rows["orders"]["profiled rows"]) == (500, 100)
     evaluation = check(result)

@@ -72,6 +72,11 @@ def _fresh_dataset(owner: Store, *, deleted: bool = False) -> str:
     return name
 
 
+def _branch_with_commit(owner: Store, prefix: str) -> tuple[str, str]:
+    branch = _fresh_branch(owner, prefix)
+    return branch, owner.commit("d", {"t": pd.DataFrame({"v": [next(_counter)]})}, branch=branch).commit_id
+
+
 def _staged(owner: Store) -> tuple[str, str]:
     branch = _fresh_branch(owner, "p")
     result = owner.commit("d", {"t": pd.DataFrame({"v": [next(_counter)]})}, branch=branch, publish=False)
@@ -140,6 +145,14 @@ RECIPES = {
     "restore_dataset": lambda o, me, w: me.restore_dataset(_fresh_dataset(o, deleted=True)),
     "purge_dataset": lambda o, me, w: me.purge_dataset(_fresh_dataset(o, deleted=True)),
     "live_index_runs": lambda o, me, w: me.live_index_runs(),
+    "reports_root": lambda o, me, w: me.reports_root(),
+    "table_key": lambda o, me, w: me.table_key("d", "t"),
+    "set_table_key": lambda o, me, w: me.set_table_key("d", "t", None),
+    "diff": lambda o, me, w: me.diff("d", "main~1", "main"),
+    "merge": lambda o, me, w: me.merge("d", _branch_with_commit(o, "ms")[0], _fresh_branch(o, "mi")),
+    "edit": lambda o, me, w: me.edit("d", _fresh_branch(o, "e"), table="t", remove=[0]),
+    "revert": lambda o, me, w: me.revert("d", *_branch_with_commit(o, "rv")),
+    "cherry_pick": lambda o, me, w: me.cherry_pick("d", _fresh_branch(o, "cp"), _branch_with_commit(o, "cs")[1]),
     "compact_key_index": lambda o, me, w: me.compact_key_index(),
 }
 

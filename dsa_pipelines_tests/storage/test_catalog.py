@@ -13,6 +13,7 @@ import dsa_pipelines.quality.tables  # noqa: F401
 import dsa_pipelines.sampling.tables  # noqa: F401 — registers its tables on metadata
 import dsa_pipelines.storage.catalog.gc_schema  # noqa: F401
 import dsa_pipelines.storage.catalog.key_index_schema  # noqa: F401
+import dsa_pipelines.storage.catalog.keys_schema  # noqa: F401
 from dsa_pipelines.storage import Store
 from dsa_pipelines.storage.catalog import connect_catalog, metadata, search_index
 

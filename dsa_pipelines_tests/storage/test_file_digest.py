@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from dsa_pipelines.storage import InvalidInput, Store, file_digest
+from dsa_pipelines.storage import InvalidInput, KnownDigest, Store, file_digest
 from dsa_pipelines_tests.storage.helpers import people
 
 
@@ -78,3 +78,26 @@ def test_two_files_of_one_table_name_are_still_rejected(store: Store, tmp_path: 
     other.write_bytes(csv.read_bytes())
     with pytest.raises(InvalidInput, match="people"):
         store.commit("f", [csv, other])
+
+
+def test_a_callers_digest_spares_the_hash_while_the_file_stat_matches(store: Store, tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch):
+    csv, _ = _files(tmp_path)
+    store.create_dataset("d")
+    first = store.commit("d", csv)
+    known = {str(csv): KnownDigest.of(csv, file_digest.file_digest(csv))}
+    real = file_digest.file_digest
+
+    def counted(path):  # noqa: ANN001, ANN202
+        calls.append(Path(path))
+        return real(path)
+
+    calls: list[Path] = []
+    monkeypatch.setattr(file_digest, "file_digest", counted)
+    again = store.commit("d", csv, known_digests=known)
+    assert again.status == "no_changes" and again.commit_id == first.commit_id and calls == []
+    # the file changes after the caller hashed it: its stat no longer matches, so it is hashed again
+    people(31).to_csv(csv, index=False)
+    changed = store.commit("d", csv, known_digests=known)
+    assert changed.status == "committed" and calls == [csv]
+    assert store.read_table("d").table.num_rows == 31

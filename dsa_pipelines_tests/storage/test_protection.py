@@ -27,10 +27,8 @@ def team(store: Store) -> tuple[Store, Store]:
 
 
 def _merge_move(store: Store, dataset: str, branch: str, source: str) -> None:
-    """How a merge moves the branch: a CAS marked ``move="merge"`` (Store.merge does this)."""
-    head, theirs = store.resolve(dataset, branch), store.resolve(dataset, source)
-    with store.catalog.write() as conn:
-        store.refs.set_if_equals(conn, dataset, branch, head, theirs, store.user, "merge", move="merge")
+    """A merge of ``source`` into ``branch`` (a merge moves a protected branch; Store.merge marks its CAS so)."""
+    assert store.merge(dataset, source, branch).status in ("merged", "fast_forward")
 
 
 def test_a_branch_that_requires_merge_refuses_direct_moves(team: tuple[Store, Store]):
@@ -45,8 +43,12 @@ def test_a_branch_that_requires_merge_refuses_direct_moves(team: tuple[Store, St
     assert admin.resolve("d", "main") == head
     writer_.create_branch("d", "feature")
     writer_.commit("d", _frame(2), branch="feature")
-    _merge_move(writer_, "d", "main", "feature")
+    _merge_move(writer_, "d", "main", "feature")  # a fast-forward
     assert admin.resolve("d", "main") == admin.resolve("d", "feature")
+    writer_.create_branch("d", "other", head)
+    writer_.commit("d", {"u": pd.DataFrame({"w": [1]})}, branch="other")
+    _merge_move(writer_, "d", "main", "other")  # a merge commit
+    assert admin.get_commit("d", "main").parents[1] == admin.resolve("d", "other")
     with pytest.raises(BranchProtected, match="against resets"):
         admin.reset_branch("d", "main", head, reason="undo")
     staged = writer_.commit("d", _frame(3), branch="feature", publish=False)
@@ -139,4 +141,4 @@ def test_race_between_a_merge_and_a_direct_commit(shared_catalog_url: str, tmp_p
     assert outcomes["merge"] == "moved" and isinstance(outcomes["direct"], BranchProtected)
     with Store.open(tmp_path, shared_catalog_url, user="admin") as admin:
         assert admin.resolve("d", "main") == merged
-        assert [e.reason for e in admin.reflog("d", "main")][0] == "merge"
+        assert admin.reflog("d", "main")[0].reason.startswith("merge feature")

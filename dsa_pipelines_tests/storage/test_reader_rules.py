@@ -38,18 +38,18 @@ def test_a_nul_byte_in_a_csv_names_line_field_and_byte_offset(tmp_path):
     path = tmp_path / "nul.csv"
     path.write_bytes(b"a,b,c\n1,2,3\n4,x\x00y,6\n")
     with pytest.raises(InvalidFile, match=r"line 3, field 2 \(byte offset 15\)") as e:
-        open_sources(path)
+        open_sources(path)[0].to_table()
     assert (e.value.line, e.value.column, e.value.byte_offset, e.value.path) == (3, "2", 15, str(path))
     late = tmp_path / "late.csv"
     late.write_bytes(b"a,b\n" + b"1,2\n" * 300_000 + b"3,\x00\n")
     with pytest.raises(InvalidFile, match=r"line 300002, field 2"):
-        open_sources(late)
+        open_sources(late)[0].to_table()
 
 
 def test_the_csv_line_cap_is_configurable(tmp_path, monkeypatch):
     path = tmp_path / "long.csv"
     path.write_text("a,b\n1," + "x" * 5000 + "\n2,y\n")
-    assert open_sources(path)[0].row_count_hint == 2
+    assert open_sources(path)[0].to_table().num_rows == 2
     monkeypatch.setenv("DSA_CSV_MAX_LINE_BYTES", "1000")
     with pytest.raises(InvalidFile, match=r"line 2: row is longer than the CSV reader's limit of 1,000 bytes"):
-        open_sources(path)
+        open_sources(path)[0].to_table()

@@ -65,7 +65,7 @@ def test_csv_types(tmp_path):
         "3,-0.25,plain,true,2024-02-02,2024-02-02 23:59:59\n"
     ))
     source = only(path)
-    assert (source.name, source.origin, source.row_count_hint) == ("orders", str(path), 3)
+    assert (source.name, source.origin, source.to_table().num_rows) == ("orders", str(path), 3)
     assert source.schema == pa.schema([
         ("id", pa.int64()), ("price", pa.float64()), ("name", pa.string()), ("paid", pa.bool_()),
         ("day", pa.date32()), ("at", pa.timestamp("us")),
@@ -97,10 +97,10 @@ def test_csv_header_names_are_stripped_and_leading_zeros_kept(tmp_path):
 def test_csv_column_that_turns_textual_late_becomes_text(tmp_path):
     lines = ["a,b"] + [f"{i},{i}" for i in range(30_000)] + ["30000,n/a"]
     source = only(write(tmp_path / "t.csv", "\n".join(lines) + "\n"))
-    assert source.schema.field("a").type == pa.int64()
-    assert source.schema.field("b").type == pa.string()
-    table = source.to_table()
-    assert table.num_rows == source.row_count_hint == 30_001
+    table = source.to_table()  # the sample said BIGINT; the one pass restarts with the whole file's types
+    assert table.schema.field("a").type == pa.int64()
+    assert table.schema.field("b").type == pa.string()
+    assert table.num_rows == 30_001
     assert table.column("b")[0].as_py() == "0" and table.column("b")[-1].as_py() == "n/a"
 
 
@@ -158,7 +158,7 @@ def test_csv_with_only_a_bom_or_blank_first_line(tmp_path):
 
 def test_header_only_csv(tmp_path):
     with raises(InvalidFile, "h.csv", "has a header but no data rows"):
-        open_sources(write(tmp_path / "h.csv", "a,b\n"))
+        only(write(tmp_path / "h.csv", "a,b\n")).to_table()
 
 
 @pytest.mark.parametrize(("row", "found"), [("4,5", 2), ("4,5,6,7", 4)])
@@ -168,7 +168,7 @@ def test_ragged_row_names_its_line(tmp_path, row, found, late):
     path = write(tmp_path / "r.csv", "\n".join(["a,b,c", *good, row, "7,8,9"]) + "\n")
     line = len(good) + 2
     with raises(InvalidFile, "r.csv", f"line {line}:", f"row has {found} fields but the header has 3") as info:
-        open_sources(path)
+        only(path).to_table()
     assert info.value.line == line
 
 
@@ -176,7 +176,7 @@ def test_ragged_row_line_counts_physical_lines_after_quoted_newlines(tmp_path):
     records = ['a,b', *[f'{i},"two\nlines"' for i in range(30_000)], "1,2,3"]
     path = write(tmp_path / "r.csv", "\n".join(records) + "\n")
     with raises(InvalidFile, "line 60002: row has 3 fields"):
-        open_sources(path)
+        only(path).to_table()
 
 
 @pytest.mark.parametrize(("header", "fragments"), [
@@ -198,7 +198,7 @@ def test_invalid_utf8_names_byte_offset_and_line(tmp_path, rows_before):
     path = write(tmp_path / "u.csv", head + b"caf\xe9,2\nok,3\n")
     offset, line = len(head) + 3, rows_before + 2
     with raises(InvalidFile, "u.csv", f"line {line}: invalid UTF-8 at byte offset {offset}") as info:
-        open_sources(path)
+        only(path).to_table()
     assert (info.value.byte_offset, info.value.line) == (offset, line)
     with raises(InvalidFile, "h.csv", "line 1: invalid UTF-8 at byte offset 1"):
         open_sources(write(tmp_path / "h.csv", b"n\xffme,n\n1,2\n"))
@@ -227,9 +227,8 @@ def test_csv_changed_after_opening(tmp_path):
     path = write(tmp_path / "c.csv", "a,b\n" + "".join(f"{i},{i}\n" for i in range(30_000)))
     source = only(path)
     write(path, path.read_text() + '1,"two\nlines"\n')
-    with raises(InvalidFile, "c.csv, line 30002, column 'b'", "Could not convert string", "BIGINT") as info:
-        source.to_table()
-    assert (info.value.line, info.value.column) == (30_002, "b")
+    table = source.to_table()  # a value that does not fit the sniffed type: read again, b as text
+    assert table.schema.field("b").type == pa.string() and table.column("b")[-1].as_py() == "two\nlines"
     write(path, "a,b\nx,y\n")
     with raises(InvalidFile, "c.csv", "changed after it was opened"):
         source.to_table()

@@ -233,3 +233,22 @@ def find_by_prefix(conn: sa.Connection, prefix: str, dataset: str | None = None)
         listed = ", ".join(r.id[:12] if dataset else f"{r.dataset}@{r.id[:12]}" for r in rows)
         raise AmbiguousRevision(f"commit prefix {prefix!r} is ambiguous in {where}: {listed}", name=prefix)
     return rows[0].dataset, rows[0].id
+
+
+def parent_map(conn: sa.Connection, dataset: str) -> dict[str, tuple[str, ...]]:
+    """Every commit of a dataset mapped to its parents in order (one statement; for merge-base walks)."""
+    query = (sa.select(commit_parents.c.commit_id, commit_parents.c.position, commit_parents.c.parent_id)
+             .join(commits, commits.c.id == commit_parents.c.commit_id).where(commits.c.dataset == dataset)
+             .order_by(commit_parents.c.commit_id, commit_parents.c.position))
+    out: dict[str, list[str]] = {}
+    for r in conn.execute(query):
+        out.setdefault(r.commit_id, []).append(r.parent_id)
+    return {k: tuple(v) for k, v in out.items()}
+
+
+def created_at(conn: sa.Connection, ids: Sequence[str]) -> dict[str, str]:
+    """The creation time of each commit id given."""
+    out: dict[str, str] = {}
+    for part in _chunks(list(ids)):
+        out.update(conn.execute(sa.select(commits.c.id, commits.c.created_at).where(commits.c.id.in_(part))).all())
+    return out

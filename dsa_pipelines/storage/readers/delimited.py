@@ -4,15 +4,18 @@ Opening a file never holds it in memory as a whole:
 
 1. the header line is read with Python's ``csv`` module to check the column names
    ourselves (DuckDB would silently rename a duplicate ``a`` to ``a_1``);
-2. one validating pass in DuckDB (``count`` of every column, so every value is
-   converted) finds ragged rows, bad UTF-8 and values that do not fit the sniffed types
-   before any batch is handed out, and counts the rows. If a value late in the file
-   does not fit the type sniffed from the first rows, the types are detected once more
-   from the whole file (``sample_size=-1``), so that column becomes text, and the pass
-   is repeated with those types pinned.
+2. the column types are sniffed by DuckDB from a sample (a ``LIMIT 0`` query); where the
+   upload replaces a stored table, that table's types are tried first where the text
+   fits them (:mod:`.type_hints`);
+3. :attr:`SourceTable.batches` streams the file in ONE pass that converts every value and
+   finds ragged rows, bad UTF-8, NUL bytes and a header without rows. If a value late in
+   the file does not fit the types tried, the stream raises
+   :class:`~dsa_pipelines.storage.errors.SourceRestart` with the source read with the
+   next types (sniffed, then detected from the whole file, ``sample_size=-1``), and
+   ingest starts over — before anything durable was written. So a file is read once on
+   the common path and a second time only when its sample misled the sniffer.
 
-:attr:`SourceTable.batches` then streams the file with the settled options. Where a
-problem lies (line, byte offset) is worked out only on the error path.
+Where a problem lies (line, byte offset) is worked out only on the error path.
 
 Dialect: ``"`` quotes and is escaped by doubling (RFC 4180); no comment lines; no
 skipped lines; blank lines are skipped (in a one-column file a blank line is a
@@ -35,17 +38,18 @@ from __future__ import annotations
 
 import csv
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from dsa_pipelines import settings
 
 from .. import engine
-from ..errors import InvalidFile, ResourceLimit
+from ..errors import InvalidFile, ResourceLimit, SourceRestart
 from .sniff import find_invalid_utf8, nul_byte_error
 from .source import (
     SourceTable,
@@ -102,10 +106,6 @@ class _Options:
         return params
 
 
-class _ConversionFailed(Exception):
-    """A value did not fit its column's sniffed type (internal: triggers the retry)."""
-
-
 def open_delimited(path: Path, *, fmt: str, name: str, origin: str, stored: pa.Schema | None = None) -> SourceTable:
     """Open a CSV/TSV/TXT file as a :class:`SourceTable`.
 
@@ -122,7 +122,7 @@ def open_delimited(path: Path, *, fmt: str, name: str, origin: str, stored: pa.S
             where the text fits them (see :mod:`.type_hints`).
 
     Returns:
-        The source table; ``row_count_hint`` is the exact row count.
+        The source table (read in one pass by its ``batches``; see the module docstring).
 
     Raises:
         InvalidFile: Bad UTF-8 (with byte offset and line), a bad header, a row with
@@ -134,31 +134,52 @@ def open_delimited(path: Path, *, fmt: str, name: str, origin: str, stored: pa.S
     header = _parse_header(path, origin, delimiter)
     names = [h.strip() for h in header]
     check_column_names(names, origin=origin, path=str(path))
-    _check_no_nul(path, origin)
-    options = _Options(delimiter, tuple(names))
-    try:
-        schema, rows = _validate(path, origin, options)
-    except _ConversionFailed:
-        options = _settle_types(path, origin, options)
-        try:
-            schema, rows = _validate(path, origin, options)
-        except _ConversionFailed as e:
-            raise _error(path, origin, options, e.__cause__) from e.__cause__
-    if rows == 0:
-        raise invalid_file(f"{origin}: has a header but no data rows", path=str(path), line=2)
-    if stored is not None and (pinned := pinned_types(schema, stored)):
-        trial = _Options(delimiter, options.names, options.full_detection,
-                         tuple({**dict(options.types), **pinned}.items()))
-        try:
-            schema, rows = _validate(path, origin, trial)
-            options = trial
-        except _ConversionFailed:
-            pass  # a value does not fit the stored type: the detected types stand
+    detected = _Options(delimiter, tuple(names))
+    schema = _schema(path, origin, detected)
+    pinned = pinned_types(schema, stored) if stored is not None else {}
+    # The types to try, in order: the stored table's where they apply, then the types sniffed
+    # from a sample, then the types of the whole file. Each later one is read only if a value
+    # did not fit the one before (SourceRestart: ingest starts over; nothing durable was written).
+    attempts: list[_Options] = [_pin(detected, pinned)] if pinned else []
+    attempts.append(detected)
+    return _attempt(path, name, origin, attempts, pinned, 0)
+
+
+def _pin(options: _Options, pinned: dict[str, str]) -> _Options:
+    return _Options(options.delimiter, options.names, options.full_detection,
+                    tuple({**dict(options.types), **pinned}.items()))
+
+
+def _attempt(path: Path, name: str, origin: str, attempts: list[_Options], pinned: dict[str, str],
+             index: int) -> SourceTable:
+    """The source read with ``attempts[index]``; a value that does not fit restarts with the next."""
+    options = attempts[index]
+    schema = _schema(path, origin, options)
+
+    def next_source() -> SourceTable | None:
+        if index + 1 < len(attempts):
+            return _attempt(path, name, origin, attempts, pinned, index + 1)
+        if not options.full_detection:  # last resort: the types of the whole file (pinned where they fit)
+            full = _settle_types(path, origin, options)
+            more = [_pin(full, pinned), full] if pinned else [full]
+            return _attempt(path, name, origin, [*attempts, *more], pinned, index + 1)
+        return None
 
     def batches() -> Iterator[pa.RecordBatch]:
-        return _stream(path, origin, options, schema)
+        return _stream(path, origin, options, schema, next_source)
 
-    return SourceTable(name=name, origin=origin, schema=schema, batches=batches, row_count_hint=rows)
+    return SourceTable(name=name, origin=origin, schema=schema, batches=batches)
+
+
+def _schema(path: Path, origin: str, options: _Options) -> pa.Schema:
+    """The Arrow schema DuckDB gives the file with ``options`` (a sample is sniffed, no full pass)."""
+    con = _connect(len(options.names))
+    try:
+        return plain_schema(con.sql(options.query() + " LIMIT 0", params=options.params(path)).to_arrow_table().schema)
+    except duckdb.Error as e:
+        raise _error(path, origin, options, e) from e
+    finally:
+        con.close()
 
 
 def _check_no_nul(path: Path, origin: str) -> None:
@@ -218,22 +239,6 @@ def _connect(columns: int = 0) -> duckdb.DuckDBPyConnection:
     return con
 
 
-def _validate(path: Path, origin: str, options: _Options) -> tuple[pa.Schema, int]:
-    """Convert every value once; return the Arrow schema and the row count."""
-    counts = ", ".join(f'count("{n.replace(chr(34), chr(34) * 2)}")' for n in options.names)
-    con = _connect(len(options.names))
-    try:
-        schema = con.sql(options.query() + " LIMIT 0", params=options.params(path)).to_arrow_table().schema
-        rows = con.sql(options.query(f"count(*), {counts}"), params=options.params(path)).fetchall()[0][0]
-    except duckdb.Error as e:
-        if _is_conversion(e):
-            raise _ConversionFailed() from e
-        raise _error(path, origin, options, e) from e
-    finally:
-        con.close()
-    return plain_schema(schema), int(rows)
-
-
 def _settle_types(path: Path, origin: str, options: _Options) -> _Options:
     """Detect the types from the whole file once and pin them for later passes."""
     full = _Options(options.delimiter, options.names, full_detection=True)
@@ -247,19 +252,38 @@ def _settle_types(path: Path, origin: str, options: _Options) -> _Options:
     return _Options(options.delimiter, options.names, types=tuple(zip(options.names, types)))
 
 
-def _stream(path: Path, origin: str, options: _Options, schema: pa.Schema) -> Iterator[pa.RecordBatch]:
+def _stream(path: Path, origin: str, options: _Options, schema: pa.Schema,
+            next_source: Callable[[], SourceTable | None]) -> Iterator[pa.RecordBatch]:
+    """The file's rows in one pass: every value converted, NUL bytes refused, at least one row."""
     con = _connect(len(options.names))
+    rows = 0
     try:
         relation = con.sql(options.query(), params=options.params(path))
         reader = relation.to_arrow_reader(batch_rows(len(options.names)))
         if not plain_schema(reader.schema).equals(schema):
             raise invalid_file(f"{origin}: the file changed after it was opened", path=str(path))
         for batch in reader:
+            if _holds_nul(batch):
+                _check_no_nul(path, origin)  # error path: name the line, field and byte offset
+            rows += batch.num_rows
             yield conform_batch(batch, schema)
     except (duckdb.Error, pa.ArrowException, OSError) as e:
+        if _is_conversion(e) and (retry := next_source()) is not None:
+            raise SourceRestart(retry) from e
         raise _error(path, origin, options, e) from e
     finally:
         con.close()
+    if rows == 0:
+        raise invalid_file(f"{origin}: has a header but no data rows", path=str(path), line=2)
+
+
+def _holds_nul(batch: pa.RecordBatch) -> bool:
+    """Whether any text value of a batch holds a NUL character (vectorised, per column)."""
+    for column in batch.columns:
+        if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+            if pc.any(pc.match_substring(column, "\x00")).as_py():
+                return True
+    return False
 
 
 def _utf8_error(path: Path, origin: str) -> InvalidFile:

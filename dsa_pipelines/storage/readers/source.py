@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
-from ..errors import InvalidFile, InvalidInput
+from ..errors import InvalidFile, InvalidInput, SourceRestart
 from ..hashing import logical_type
 from ..names import _HIDDEN, RESERVED_PREFIX
 
@@ -51,12 +51,18 @@ class SourceTable:
     row_count_hint: int | None = None
 
     def to_table(self) -> pa.Table:
-        """Read every batch into one Arrow table (materialises the whole source).
+        """Read every batch into one Arrow table (materialises the whole source), following a
+        reader's :class:`~dsa_pipelines.storage.errors.SourceRestart` as ingest does.
 
         Returns:
-            The rows, with :attr:`schema`.
+            The rows, with the schema of the source that was finally read.
         """
-        return pa.Table.from_batches(list(self.batches()), schema=self.schema)
+        source = self
+        while True:
+            try:
+                return pa.Table.from_batches(list(source.batches()), schema=source.schema)
+            except SourceRestart as restart:
+                source = restart.source
 
 
 def plain_type(data_type: pa.DataType) -> pa.DataType:
