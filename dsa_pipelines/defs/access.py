@@ -3,24 +3,15 @@
 Jobs ``grant_permission``, ``revoke_permission`` and ``protect_branch`` call the store as
 the run's user (see :mod:`dsa_pipelines.defs.resources`): only a dataset's admins may
 run them successfully; anyone else's run fails with the store's ``PermissionDenied``
-message, and the refusal is in the audit trail.
-
-The ``datasets`` asset is the catalog made visible in the UI: its metadata is a table
-of every dataset the code location's user may read (tags, owner, rows, last update).
-``datasets_sensor`` refreshes it when the datasets change.
+message, and the refusal is in the audit trail. (The ``datasets`` overview asset, a table
+of every dataset the code location's user may read, lives in :mod:`.datasets`.)
 """
-
-import hashlib
-import json
 
 import dagster as dg
 from pydantic import Field
 
-from dsa_pipelines import settings
 from dsa_pipelines.defs.failures import store_errors
 from dsa_pipelines.defs.resources import StoreResource
-
-PAGE = 1000
 
 
 # ------------------------------------------------------------------ grant_permission
@@ -109,54 +100,4 @@ def protect_branch() -> None:
     protect_branch_op()
 
 
-# --------------------------------------------------------------- the datasets asset
-@dg.asset(name="datasets", group_name="catalog", kinds={"catalog"})
-def datasets_asset(context: dg.AssetExecutionContext, store: StoreResource) -> dg.MaterializeResult:
-    """Every dataset (that the code location's user may read): tags, owner, rows, last update.
-
-    Its metadata ``datasets`` is a table you can sort and filter in the UI; ``dsa search``
-    and ``Store.search`` search the same catalog by text.
-    """
-    s = store.open()
-    rows, offset, total = [], 0, None
-    with store_errors():
-        while total is None or offset < total:
-            page = s.search("", limit=PAGE, offset=offset)
-            total = page.total
-            rows.extend(page.items)
-            offset += PAGE
-            if not page.items:
-                break
-    rows.sort(key=lambda item: item.name)
-    table = [dg.TableRecord({"name": i.name, "tags": ", ".join(i.tags), "owner": i.created_by, "rows": i.row_count,
-                             "updated_at": i.updated_at, "description": i.description}) for i in rows]
-    schema = dg.TableSchema(columns=[dg.TableColumn("name", "string"), dg.TableColumn("tags", "string"),
-                                     dg.TableColumn("owner", "string"), dg.TableColumn("rows", "int"),
-                                     dg.TableColumn("updated_at", "string"), dg.TableColumn("description", "string")])
-    context.log.info(f"{len(rows)} datasets")
-    return dg.MaterializeResult(metadata={"datasets": dg.TableMetadataValue(table, schema),
-                                          "count": len(rows), "rows": sum(i.row_count for i in rows)})
-
-
-def _fingerprint(store: StoreResource) -> str:
-    """Changes when a dataset is created or its default branch moves, or one of the newest
-    thousand is described or tagged anew (one search, newest first)."""
-    page = store.open().search("", limit=PAGE)
-    state = [page.total, [(i.name, i.description, i.tags, i.head, i.updated_at) for i in page.items]]
-    return hashlib.sha256(json.dumps(state).encode()).hexdigest()
-
-
-@dg.sensor(asset_selection=[datasets_asset],
-           minimum_interval_seconds=settings.current().catalog_sensor_interval_seconds,
-           default_status=dg.DefaultSensorStatus.RUNNING)
-def datasets_sensor(context: dg.SensorEvaluationContext, store: StoreResource) -> dg.SensorResult:
-    """Refresh the ``datasets`` overview when datasets are created or change."""
-    with store_errors():
-        key = _fingerprint(store)
-    if key == context.cursor:
-        return dg.SensorResult(skip_reason="no dataset changed", cursor=key)
-    return dg.SensorResult(run_requests=[dg.RunRequest(run_key=None)], cursor=key)
-
-
-defs = dg.Definitions(jobs=[grant_permission, revoke_permission, protect_branch], assets=[datasets_asset],
-                      sensors=[datasets_sensor])
+defs = dg.Definitions(jobs=[grant_permission, revoke_permission, protect_branch])

@@ -203,7 +203,7 @@ def overview_metadata(store: Store) -> dict:
         default = next((b for b in branches if b.name == ds.default_branch), None)
         latest = store.log(ds.name, default.commit_id, limit=1)[0] if default else None
         records.append(dg.TableRecord({
-            "dataset": ds.name, "description": ds.description,
+            "dataset": ds.name, "description": ds.description, "owner": ds.created_by,
             "branches": ", ".join(f"{b.name} → {b.commit_id[:12]}" for b in branches if b.kind == BRANCH),
             "tags": ", ".join(ds.tags) or None,
             "latest version": f"v{latest.version} ({latest.commit.short_id})" if latest else None,
@@ -212,7 +212,7 @@ def overview_metadata(store: Store) -> dict:
             "asset": f"datasets/{ds.name}",
         }))
     schema = dg.TableSchema([
-        dg.TableColumn("dataset"), dg.TableColumn("description"), dg.TableColumn("branches"),
+        dg.TableColumn("dataset"), dg.TableColumn("description"), dg.TableColumn("owner"), dg.TableColumn("branches"),
         dg.TableColumn("tags"), dg.TableColumn("latest version"), dg.TableColumn("rows", "int"),
         dg.TableColumn("last update"), dg.TableColumn("asset")])
     metadata: dict = {"datasets": dg.MetadataValue.table(records, schema), "dataset count": len(records)}

@@ -68,27 +68,3 @@ def test_protect_and_revoke_jobs(root: Path, instance: dg.DagsterInstance):
     assert "last admin" in failure(last)
     assert run(access_defs.protect_branch, {"dataset": "customers", "remove": True}, root, instance,
                user="ana").success
-
-
-def test_datasets_asset_and_its_sensor(root: Path, instance: dg.DagsterInstance):
-    resource = StoreResource(root=str(root), user="ana")
-    result = dg.materialize([access_defs.datasets_asset], resources={"store": resource}, instance=instance)
-    [event] = result.get_asset_materialization_events()
-    metadata = event.materialization.metadata
-    [record] = metadata["datasets"].value.records
-    assert (record.data["name"], record.data["tags"], record.data["owner"], record.data["rows"]) == (
-        "customers", "crm", "ana", 2)
-    sensor = access_defs.datasets_sensor
-
-    def tick(cursor: str | None) -> dg.SensorResult:
-        with dg.build_sensor_context(instance=instance, cursor=cursor, resources={"store": resource}) as context:
-            return sensor(context)
-
-    first = tick(None)
-    assert len(first.run_requests) == 1
-    again = tick(first.cursor)
-    assert again.run_requests == [] and again.cursor == first.cursor
-    with Store.open(root, user="ana") as s:
-        s.update_dataset("customers", description="now described")
-    changed = tick(first.cursor)
-    assert len(changed.run_requests) == 1 and changed.cursor != first.cursor

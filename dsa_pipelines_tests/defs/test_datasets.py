@@ -104,6 +104,7 @@ def test_the_overview_lists_every_dataset_with_its_commit_graph(store: Store) ->
     rows = {r.data["dataset"]: r.data for r in meta["datasets"].records}
     assert rows["customers"]["latest version"] == f"v1 ({one.short_id})" and rows["customers"]["rows"] == 3
     assert "fix → " + two.short_id in rows["customers"]["branches"] and rows["empty"]["rows"] == 0
+    assert rows["customers"]["owner"] == store.user  # the creator (issue 11)
     graph = meta["commit graph: customers"].value
     assert graph.startswith("```mermaid\ngraph BT\n") and graph.endswith("\n```")
     root = store.resolve("customers", "main~1")

@@ -98,7 +98,7 @@ def test_a_writer_that_keeps_losing_leaves_its_snapshot_staged(store: Store, mon
     head = store.commit("d", {"t": V1}).commit_id
     real = RefStore.set_if_equals
 
-    def always_moved(self, conn, dataset, name, expected, new, actor="", reason=""):  # noqa: ANN001
+    def always_moved(self, conn, dataset, name, expected, new, actor="", reason="", **kw):  # noqa: ANN001, ANN003
         real(self, conn, dataset, name, expected, expected, actor, reason)  # a no-op move: rowcount 1
         raise RefConflict(f"branch {name!r} moved", dataset=dataset, name=name, expected=expected, actual=expected)
 
