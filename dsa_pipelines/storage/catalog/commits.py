@@ -148,11 +148,8 @@ def load_history(conn: sa.Connection, head: str, limit: int | None,
 
     def flush() -> None:
         cid, dataset, message, author, created_at, tree, rows, run_id, meta = current
-        commit = object.__new__(Commit)  # the frozen dataclass's __init__ costs ~3 µs a commit; same fields
-        commit.__dict__.update(id=cid, dataset=dataset, parents=tuple(parents), message=message, author=author,
-                               created_at=created_at, tree_id=tree, row_count=rows, tables=tables(cid),
-                               run_id=run_id, meta=_meta(meta))
-        out.append(commit)
+        out.append(Commit(cid, dataset, tuple(parents), message, author, created_at, tree, rows, tables(cid), run_id,
+                          _meta(meta)))
 
     for row in conn.execute(query):
         if current is None or row[0] != current[0]:
