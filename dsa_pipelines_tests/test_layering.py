@@ -169,3 +169,18 @@ def test_importing_the_core_and_features_loads_no_dagster() -> None:
             "print(sorted(m for m in sys.modules if m.split('.')[0].startswith('dagster')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_the_shell_and_features_never_reach_into_the_store() -> None:
+    """defs/, quality/, sampling/, the CLI and the demo call public Store methods, never its parts."""
+    internals = {"objects", "catalog", "refs", "engine", "manifests"}
+    files = [f for sub in ("defs", "quality", "sampling", "landing") for f in _files(sub)]
+    files += [PACKAGE / name for name in ("cli.py", "cli_changes.py", "demo.py") if (PACKAGE / name).exists()]
+    offenders = {}
+    for f in files:
+        tree = ast.parse(f.read_text(encoding="utf-8"), filename=str(f))
+        used = sorted({f"{n.lineno}: .{n.attr}" for n in ast.walk(tree)
+                       if isinstance(n, ast.Attribute) and n.attr in internals})
+        if used:
+            offenders[str(f.relative_to(PACKAGE))] = used
+    assert offenders == {}

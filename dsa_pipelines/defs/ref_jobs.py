@@ -91,7 +91,7 @@ def delete_branch_op(context: dg.OpExecutionContext, config: DeleteBranchConfig,
     """Delete the branch; its commits stay reachable through the reflog and other refs."""
     s = store.open()
     _call(lambda: s.get_dataset(config.dataset))
-    ref = s.refs.get(config.dataset, config.name)
+    ref = s.get_ref(config.dataset, config.name)
     _call(lambda: s.delete_branch(config.dataset, config.name, actor=config.actor, reason=config.reason))
     return _moved(context, config.dataset, config.name, "branch", ref.commit_id if ref else None, None,
                   config.reason or "delete branch")

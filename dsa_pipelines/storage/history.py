@@ -83,6 +83,8 @@ class LazyTables(Mapping[str, TableInfo]):
     of 10,000 commits that prints one line each never loads 10,000 table lists.
     """
 
+    __slots__ = ("_catalog", "_commit_id", "_tables")
+
     def __init__(self, catalog: Catalog, commit_id: str) -> None:
         self._catalog, self._commit_id = catalog, commit_id
         self._tables: dict[str, TableInfo] | None = None
