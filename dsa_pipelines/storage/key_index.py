@@ -257,6 +257,11 @@ class _Lost(Exception):
 
 
 def _merge(objects: ObjectStore, catalog: Catalog, schema_fp: str, group: list[RunInfo]) -> bool:
+    damaged = [r.id for r in group if not _intact(objects, r.id)]
+    if damaged:  # never merge a damaged run into a new, valid-looking one: drop it (its packs are re-indexed)
+        with catalog.write() as conn:
+            sql.drop_runs(conn, damaged)
+        return False
     merged = key_runs.merge([key_runs.read(objects.path(key_runs.KIND, r.id, key_runs.SUFFIX), r.id)
                              for r in group])
     stored = store_runs(objects, [merged])

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import ast
 import fcntl
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
@@ -141,6 +141,25 @@ def _upgrade(engine: sa.Engine, lock_path: Path | None) -> None:
 def _write(engine: sa.Engine) -> Iterator[sa.Connection]:
     with engine.connect().execution_options(**{_WRITE: True}) as conn, conn.begin():
         yield conn
+
+
+def insert_once(conn: sa.Connection, statements: Callable[[], None]) -> bool:
+    """Run inserts of content-addressed rows that another writer may be inserting at the same moment.
+
+    Check-then-insert is not enough on PostgreSQL: two READ COMMITTED writers both see the
+    row absent, and the second INSERT fails on the primary key once the first commits. The
+    inserts run in a savepoint; a duplicate key means the row is there — the same content,
+    since its key is its hash — and leaves the caller's transaction intact.
+
+    Returns:
+        True if this call inserted the rows, False if another writer had.
+    """
+    try:
+        with conn.begin_nested():
+            statements()
+    except sa.exc.IntegrityError:
+        return False
+    return True
 
 
 class Catalog:

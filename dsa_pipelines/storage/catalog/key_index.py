@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from ..models import utc_now
+from .database import insert_once
 from .key_index_schema import key_index_run_packs, key_index_runs
 from .schema import packs
 
@@ -46,10 +47,14 @@ def register_run(conn: sa.Connection, schema_fp: str, run: RunInfo, pack_ids: tu
     """Make a stored run live with the packs it covers (a run already live is left as it is)."""
     if conn.execute(sa.select(key_index_runs.c.id).where(key_index_runs.c.id == run.id)).first():
         return
-    conn.execute(key_index_runs.insert().values(
-        id=run.id, schema_fp=schema_fp, row_count=run.row_count, min_k1=run.min_k1, max_k1=run.max_k1,
-        pack_count=len(pack_ids), created_at=utc_now()))
-    conn.execute(key_index_run_packs.insert(), [{"run_id": run.id, "pack_id": p} for p in pack_ids])
+
+    def insert() -> None:
+        conn.execute(key_index_runs.insert().values(
+            id=run.id, schema_fp=schema_fp, row_count=run.row_count, min_k1=run.min_k1, max_k1=run.max_k1,
+            pack_count=len(pack_ids), created_at=utc_now()))
+        conn.execute(key_index_run_packs.insert(), [{"run_id": run.id, "pack_id": p} for p in pack_ids])
+
+    insert_once(conn, insert)  # two writers indexing the same packs make the same run (its id is its hash)
 
 
 def drop_runs(conn: sa.Connection, run_ids: list[str]) -> int:
