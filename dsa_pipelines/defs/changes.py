@@ -12,6 +12,7 @@
 - ``revert``: undo a commit's change on top of a branch.
 """
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import dagster as dg
@@ -44,6 +45,14 @@ def _register(context: dg.OpExecutionContext, store: Store, dataset: str, branch
     events = commit_events(store, store.get_commit(dataset, commit_id), branch, status, result)
     events.add_partitions(context.instance)
     return events.materializations()
+
+
+def _committed(context: dg.OpExecutionContext, store: Store, dataset: str, branch: str,
+               res: CommitResult) -> Iterator[dg.AssetMaterialization | dg.Output]:
+    """An edit's or revert's outcome: the new commit's partitions (if one was made) and the step's output."""
+    if res.changed:
+        yield from _register(context, store, dataset, branch, res.commit_id, res.status, res)
+    yield dg.Output(None, metadata={"status": res.status, "commit": res.short_id})
 
 
 # ------------------------------------------------------------------------- diff
@@ -180,9 +189,7 @@ def edit_rows_op(context: dg.OpExecutionContext, config: EditRowsConfig, store: 
                      base=config.base or None, message=config.message, author=config.author, run_id=context.run_id)
     except DsaError as e:
         raise failure(e, "edit rejected") from e
-    if res.changed:
-        yield from _register(context, s, config.dataset, config.branch, res.commit_id, res.status, res)
-    yield dg.Output(None, metadata={"status": res.status, "commit": res.short_id})
+    yield from _committed(context, s, config.dataset, config.branch, res)
 
 
 @dg.job(name="edit_rows", tags={"dsa/kind": "changes"})
@@ -214,9 +221,7 @@ def revert_op(context: dg.OpExecutionContext, config: RevertConfig, store: Store
                          allow_retries=False) from e
     except DsaError as e:
         raise failure(e, "revert refused") from e
-    if res.changed:
-        yield from _register(context, s, config.dataset, config.branch, res.commit_id, res.status, res)
-    yield dg.Output(None, metadata={"status": res.status, "commit": res.short_id})
+    yield from _committed(context, s, config.dataset, config.branch, res)
 
 
 @dg.job(name="revert", tags={"dsa/kind": "changes"})
